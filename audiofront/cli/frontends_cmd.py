@@ -1,0 +1,36 @@
+"""``audiofront frontends``: the registry as a table."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..utils.conf import parse_conf
+
+
+def main(
+    conf: Optional[List[str]] = typer.Option(None, "--conf", help="key=value options applied to every frontend that has them"),
+) -> None:
+    from ..frontends import build_frontend, count_parameters, frontend_config_class, list_frontends
+
+    import dataclasses
+
+    options = parse_conf(conf)
+    table = Table(title="audiofront frontends")
+    for col in ("name", "sample rate", "frame shift (ms)", "output dim", "learnable params", "filters"):
+        table.add_column(col, justify="right" if col != "name" else "left")
+    for name in list_frontends():
+        fields = {f.name for f in dataclasses.fields(frontend_config_class(name))}
+        fe = build_frontend(name, **{k: v for k, v in options.items() if k in fields})
+        table.add_row(
+            name,
+            str(fe.sample_rate),
+            f"{fe.frame_shift / fe.sample_rate * 1000:g}",
+            str(fe.output_dim),
+            f"{count_parameters(fe):,}",
+            "yes" if fe.filters() is not None else "-",
+        )
+    Console().print(table)

@@ -1,0 +1,225 @@
+"""The interface every frontend honours.
+
+A frontend maps a padded batch of mono waveforms to a padded batch of feature frames::
+
+    features, frame_lengths = frontend(waveforms, lengths)
+    # waveforms [B, T] float, lengths [B] int  ->  features [B, F, D], frame_lengths [B]
+
+Frames past ``frame_lengths[b]`` are zero. Padding a batch with extra zero samples never changes the
+valid frames of a sequence: frontends only ever pad with zeros, exactly as the batch padding does.
+
+Each frontend states its ``sample_rate``, ``frame_shift`` (in samples) and ``output_dim`` and is built
+from a typed dataclass config (``Frontend.Config``). Frontends with filters describe them with
+:class:`FilterBank` for ``audiofront inspect-filters``.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+import torch
+from torch import Tensor, nn
+
+
+class FrontendInputError(ValueError):
+    """Raised for inputs a frontend cannot process; the message says what was expected."""
+
+
+@dataclass
+class FrontendConfig:
+    """Fields shared by every frontend config."""
+
+    sample_rate: int = 16000
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class FilterBank:
+    """A description of a frontend's filters, for inspection and plots.
+
+    Attributes:
+        center_hz: [N] center frequency of each filter, in Hz.
+        bandwidth_hz: [N] bandwidth of each filter in Hz (full width at half maximum of the magnitude
+            frequency response, unless ``bandwidth_kind`` says otherwise).
+        sample_rate: sample rate the filters run at.
+        impulse_responses: [N, K] real or complex taps, or ``None`` for filters defined in frequency.
+        frequency_responses: [N, F] magnitude responses on ``frequencies_hz`` for filters defined in
+            frequency (mel); ``None`` when they follow from ``impulse_responses``.
+        frequencies_hz: [F] frequency grid of ``frequency_responses``.
+        bandwidth_kind: how ``bandwidth_hz`` is measured.
+    """
+
+    center_hz: Tensor
+    bandwidth_hz: Tensor
+    sample_rate: int
+    impulse_responses: Optional[Tensor] = None
+    frequency_responses: Optional[Tensor] = None
+    frequencies_hz: Optional[Tensor] = None
+    bandwidth_kind: str = "fwhm"
+
+    @property
+    def n_filters(self) -> int:
+        return int(self.center_hz.numel())
+
+    def frequency_response(self, n_fft: int = 1024) -> tuple[Tensor, Tensor]:
+        """Magnitude responses ``([F] Hz, [N, F])`` over 0..sample_rate/2."""
+        if self.impulse_responses is None:
+            if self.frequency_responses is None or self.frequencies_hz is None:
+                raise ValueError("FilterBank has neither impulse nor frequency responses")
+            return self.frequencies_hz, self.frequency_responses
+        h = self.impulse_responses.detach()
+        n_fft = max(n_fft, 2 ** math.ceil(math.log2(h.shape[-1])))
+        if torch.is_complex(h):
+            # complex (analytic) filters: the positive-frequency half of the full spectrum
+            spec = torch.fft.fft(h, n=n_fft)[..., : n_fft // 2 + 1]
+        else:
+            spec = torch.fft.rfft(h, n=n_fft)
+        freqs = torch.linspace(0, self.sample_rate / 2, n_fft // 2 + 1)
+        return freqs, spec.abs()
+
+
+class Frontend(nn.Module, abc.ABC):
+    """Abstract base of all frontends. Subclasses implement :meth:`compute` and :meth:`num_frames`."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[FrontendConfig]] = FrontendConfig
+
+    def __init__(self, config: FrontendConfig):
+        super().__init__()
+        self.config = config
+
+    # ---- what a frontend states about itself -------------------------------------------------
+    @property
+    def sample_rate(self) -> int:
+        return self.config.sample_rate
+
+    @property
+    @abc.abstractmethod
+    def frame_shift(self) -> int:
+        """Hop between output frames, in input samples."""
+
+    @property
+    @abc.abstractmethod
+    def output_dim(self) -> int:
+        """Feature dimension D of the output."""
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input (in samples) that yields at least one frame."""
+        return 1
+
+    @abc.abstractmethod
+    def num_frames(self, lengths: Tensor) -> Tensor:
+        """Number of valid output frames for inputs of ``lengths`` samples ([B] int64)."""
+
+    @abc.abstractmethod
+    def compute(self, waveforms: Tensor) -> Tensor:
+        """Features ``[B, F, D]`` of a zero-padded batch ``[B, T]`` (checked by :meth:`forward`).
+
+        ``F`` must equal ``num_frames(T)``.
+        """
+
+    # ---- inspection ------------------------------------------------------------------------------
+    def filters(self) -> Optional[FilterBank]:
+        """The filters of the first (filterbank) layer, or ``None`` for frontends without any."""
+        return None
+
+    def inspection(self) -> dict[str, Tensor]:
+        """Other learnable quantities worth plotting (pooling widths, PCEN parameters), per channel."""
+        return {}
+
+    # ---- the call ------------------------------------------------------------------------------
+    def forward(
+        self, waveforms: Tensor, lengths: Optional[Tensor] = None, sample_rate: Optional[int] = None
+    ) -> tuple[Tensor, Tensor]:
+        waveforms, lengths = self.check_inputs(waveforms, lengths, sample_rate)
+        features = self.compute(waveforms)
+        frame_lengths = self.num_frames(lengths)
+        if features.shape[1] != int(self.num_frames(torch.tensor([waveforms.shape[1]]))[0]):
+            raise RuntimeError(
+                f"{type(self).__name__}.compute returned {features.shape[1]} frames for "
+                f"{waveforms.shape[1]} samples; num_frames says otherwise (a bug in the frontend)"
+            )
+        mask = torch.arange(features.shape[1], device=features.device)[None, :] < frame_lengths[:, None].to(
+            features.device
+        )
+        features = features * mask.unsqueeze(-1).to(features.dtype)
+        return features, frame_lengths
+
+    def check_inputs(
+        self, waveforms: Tensor, lengths: Optional[Tensor], sample_rate: Optional[int]
+    ) -> tuple[Tensor, Tensor]:
+        name = self.name or type(self).__name__
+        if not isinstance(waveforms, Tensor):
+            raise FrontendInputError(f"{name}: waveforms must be a torch.Tensor [batch, samples], got {type(waveforms).__name__}")
+        if sample_rate is not None and int(sample_rate) != self.sample_rate:
+            raise FrontendInputError(
+                f"{name}: input sample rate is {sample_rate} Hz but this frontend is configured for "
+                f"{self.sample_rate} Hz; resample the audio or build the frontend with sample_rate={sample_rate}"
+            )
+        if waveforms.dim() != 2:
+            hint = " (use waveforms.unsqueeze(0) for a single signal)" if waveforms.dim() == 1 else ""
+            hint = " (squeeze the channel axis: mono audio only)" if waveforms.dim() == 3 else hint
+            raise FrontendInputError(
+                f"{name}: waveforms must have shape [batch, samples], got {tuple(waveforms.shape)}{hint}"
+            )
+        if not waveforms.is_floating_point():
+            raise FrontendInputError(
+                f"{name}: waveforms must be floating point (float32) samples in [-1, 1], got {waveforms.dtype}"
+                + (" (divide int16 audio by 32768)" if waveforms.dtype == torch.int16 else "")
+            )
+        batch, total = waveforms.shape
+        if lengths is None:
+            lengths = torch.full((batch,), total, dtype=torch.long)
+        else:
+            if not isinstance(lengths, Tensor):
+                lengths = torch.as_tensor(lengths)
+            if lengths.dim() != 1 or lengths.shape[0] != batch:
+                raise FrontendInputError(
+                    f"{name}: lengths must have shape [{batch}] (one per waveform), got {tuple(lengths.shape)}"
+                )
+            if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+                raise FrontendInputError(f"{name}: lengths must be integer sample counts, got {lengths.dtype}")
+            lengths = lengths.long().cpu()
+            if batch and (int(lengths.min()) < 0 or int(lengths.max()) > total):
+                raise FrontendInputError(
+                    f"{name}: lengths must lie in [0, {total}] (the padded length), got "
+                    f"min {int(lengths.min())}, max {int(lengths.max())}"
+                )
+        if total < self.min_samples:
+            raise FrontendInputError(
+                f"{name}: input of {total} samples is shorter than the {self.min_samples} samples "
+                f"({self.min_samples / self.sample_rate * 1000:.1f} ms) needed for one frame"
+            )
+        return waveforms, lengths
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, sample_rate={self.sample_rate}, frame_shift={self.frame_shift}, output_dim={self.output_dim}"
+
+
+def centered_num_frames(lengths: Tensor, hop: int) -> Tensor:
+    """Frames centred on samples 0, hop, 2*hop, ... that lie inside the signal: ``1 + L // hop``.
+
+    This is the convention of ``torch.stft(center=True)`` with zero padding, used by every
+    frontend here that pools at a stride (mel, LEAF, SincNet, TD-filterbanks) so that they align.
+    """
+    lengths = torch.as_tensor(lengths)
+    return torch.where(lengths > 0, 1 + torch.div(lengths, hop, rounding_mode="floor"), torch.zeros_like(lengths))
+
+
+def conv_num_frames(lengths: Tensor, kernel: int, stride: int, padding: int = 0) -> Tensor:
+    """Output length of a convolution (``floor((L + 2p - k) / s) + 1``, at least 0)."""
+    lengths = torch.as_tensor(lengths)
+    out = torch.div(lengths + 2 * padding - kernel, stride, rounding_mode="floor") + 1
+    return out.clamp(min=0)
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
