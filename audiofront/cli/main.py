@@ -16,6 +16,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Learnable audio frontends: prepare data, train, decode, score and inspect learned filters."""
+
+
 def _register() -> None:
     from . import frontends_cmd
 
