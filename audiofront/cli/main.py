@@ -27,6 +27,25 @@ def _register() -> None:
     app.command("frontends", help="List the registered frontends with their output dim, frame shift and parameters.")(
         frontends_cmd.main
     )
+    from . import extract, prepare; app.add_typer(prepare.app, name="prepare"); app.command("extract", help="Fixed features of a frontend for a cut set, stored with lhotse (lilcom).")(extract.main)  # ASR-DATA
+
+    from . import inspect_filters
+
+    app.command(
+        "inspect-filters",
+        help="Plot a frontend's or checkpoint's filters (centres vs mel, bandwidths, responses, LEAF pooling/PCEN); --png, --json.",
+    )(inspect_filters.main)
+
+    from . import train as train_cmd
+
+    app.command("train", help="Train a model (--task asr|classify) from a recipe YAML; --resume, DDP via torchrun.")(train_cmd.main)
+
+    from . import decode, prepare_lang, score  # noqa: E401  (ASR-DECODE)
+    prepare.app.command("lang", help="Tokenizer + lexicon + n-gram LM (modified Kneser-Ney, or --download-lm) from training cuts.")(prepare_lang.main)
+    app.command("decode", help="CTC greedy or lexicon + n-gram LM beam search over a cut set; writes Kaldi text.")(decode.main)
+    app.command("score", help="WER (sclite-style table, alignments, RESULTS.md row) or --task classify scores.")(score.main)
+    from . import prepare_classify; prepare_classify.register(prepare.app)  # CLASSIFY: fsdd, speechcommands, ...
+    from . import evaluate; app.command("evaluate", help="Clip-level predictions of a classifier checkpoint, optionally in Gaussian noise (--snr sweep).")(evaluate.main)  # CLASSIFY
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Data augmentation: SpecAugment (feature and STFT domain) and speed perturbation."""

@@ -1,0 +1,42 @@
+"""``audiofront decode``: CTC greedy or lexicon + n-gram LM beam search over a cut set -> Kaldi text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+def main(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="a training checkpoint (avg.pt, last.pt, ...)"),
+    cuts: Path = typer.Option(..., "--cuts", help="cut manifest to decode"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="writes hyp, ref (Kaldi text) and decode.json here"),
+    lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the checkpoint's)"),
+    method: str = typer.Option("greedy", "--method", help="greedy | lm | lexicon (beam search without LM)"),
+    lm: Optional[Path] = typer.Option(None, "--lm", help="ARPA LM (default: the one in the lang dir)"),
+    beam_size: int = typer.Option(50, "--beam-size"),
+    beam_size_token: Optional[int] = typer.Option(None, "--beam-size-token", help="tokens tried per frame (default all)"),
+    beam_threshold: float = typer.Option(25.0, "--beam-threshold"),
+    lm_weight: float = typer.Option(1.0, "--lm-weight"),
+    word_score: float = typer.Option(0.0, "--word-score", help="word insertion score (added per word)"),
+    sil_score: float = typer.Option(0.0, "--sil-score"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
+    max_duration: float = typer.Option(200.0, "--max-duration", help="seconds of audio per batch"),
+    num_threads: Optional[int] = typer.Option(None, "--num-threads", help="torch CPU threads"),
+) -> None:
+    """Decode CUTS with CHECKPOINT and write hypotheses and references as Kaldi `text` files."""
+    from ..decoding.beam import BeamSearchOptions
+    from ..decoding.run import decode_cuts
+
+    opts = BeamSearchOptions(beam_size=beam_size, beam_size_token=beam_size_token, beam_threshold=beam_threshold,
+                             lm_weight=lm_weight, word_score=word_score, sil_score=sil_score)
+    try:
+        s = decode_cuts(checkpoint, cuts, out_dir, lang_dir=lang_dir, method=method, lm_path=lm, options=opts,
+                        device=device, max_duration=max_duration, num_threads=num_threads)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]decode: {e}[/red]")
+        raise typer.Exit(1)
+    Console().print(f"decoded {s.num_utts} utterances ({s.audio_seconds:.1f} s of audio) in {s.decode_seconds:.1f} s "
+                    f"(RTF {s.rtf:.3f}) -> {s.out_dir}/hyp")

@@ -1,0 +1,50 @@
+"""``audiofront evaluate``: clip-level predictions of a classification checkpoint (optionally in noise)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+def _parse_snrs(text: str) -> list[Optional[float]]:
+    out: list[Optional[float]] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item.lower() == "clean":
+            out.append(None)
+            continue
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise typer.BadParameter(f"{item!r} is neither 'clean' nor a number of dB", param_hint="--snr") from None
+    if not out:
+        raise typer.BadParameter("give at least one SNR (e.g. clean,20,10,5,0,-5)", param_hint="--snr")
+    return out
+
+
+def main(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="classification checkpoint (avg.pt, last.pt, ...)"),
+    cuts: Path = typer.Option(..., "--cuts", help="lhotse cuts manifest to evaluate on"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="writes {clean|snrXdB}/predictions.jsonl here"),
+    snr: str = typer.Option("clean", "--snr", help="comma-separated SNRs in dB of added Gaussian noise; 'clean' = none. "
+                            "The noise sweep of the LEAF paper: clean,20,10,5,0,-5"),
+    seed: int = typer.Option(0, "--seed", help="noise seed (same noise for every model)"),
+    batch_size: int = typer.Option(16, "--batch-size", help="clips per forward pass"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
+) -> None:
+    """Predict every clip of CUTS with CHECKPOINT; score with `audiofront score --task classify --hyp ...`."""
+    from ..tasks.classify_eval import evaluate_checkpoint
+
+    snrs = _parse_snrs(snr)
+    try:
+        written = evaluate_checkpoint(checkpoint, cuts, out_dir, snrs=snrs, seed=seed, batch_size=batch_size, device=device)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]evaluate: {e}[/red]")
+        raise typer.Exit(1)
+    for name, path in written.items():
+        typer.echo(f"{name}: {path}")

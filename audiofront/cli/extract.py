@@ -1,0 +1,42 @@
+"""``audiofront extract``: fixed features of a frontend for every cut, stored with lhotse (thin layer over
+:mod:`audiofront.data.extract`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+
+def main(
+    frontend: str = typer.Option("fbank", "--frontend", help="a registered frontend (see `audiofront frontends`)"),
+    frontend_conf: Optional[List[str]] = typer.Option(None, "--frontend-conf", help="key=value options of the frontend (repeatable), JSON or a .yaml file"),
+    cuts: Path = typer.Option(..., "--cuts", help="input cut manifest (.jsonl.gz)"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="where the features and the new cut manifest go"),
+    storage: str = typer.Option("lilcom", "--storage", help="lilcom (LilcomChunkyWriter, lossy ~0.1%) or numpy (exact)"),
+    batch_seconds: float = typer.Option(60.0, "--batch-seconds", help="audio per frontend call"),
+    device: str = typer.Option("cpu", "--device", help="torch device that runs the frontend"),
+    num_threads: int = typer.Option(0, "--num-threads", help="torch CPU threads (0: torch's default)"),
+) -> None:
+    from ..data.extract import extract_features
+    from ..utils.conf import parse_conf
+
+    console = Console(stderr=True)
+    try:
+        if num_threads > 0:
+            import torch
+
+            torch.set_num_threads(num_threads)
+        out = extract_features(
+            cuts, out_dir, frontend=frontend, frontend_conf=parse_conf(frontend_conf), storage=storage,
+            batch_seconds=batch_seconds, device=device,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        console.print(f"[red]extract: {e}[/red]")
+        raise typer.Exit(1)
+    if out.skipped:
+        console.print(f"[yellow]extract: {len(out.skipped)} cut(s) too short for one frame were left out "
+                      f"(listed in {out.cuts_path.parent}/*_skipped.txt)[/yellow]")
+    Console().print(f"extract: {out.num_cuts} cuts, {out.num_frames} frames of {out.dim} {frontend} features -> {out.cuts_path}")

@@ -1,0 +1,109 @@
+"""``audiofront prepare fsdd | speechcommands | cremad | nsynth | voxceleb1``: classification corpora.
+
+Registered onto the ``prepare`` sub-app (cli/prepare.py) by :func:`register`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+def _done(manifests: dict, report, out_dir: Path, corpus: str) -> None:
+    report.print()
+    sizes = ", ".join(f"{split}: {len(sets[2])} clips" for split, sets in manifests.items())
+    Console().print(f"{corpus}: {sizes} -> {out_dir}/{corpus}_{{recordings,supervisions,cuts}}_{{split}}.jsonl.gz")
+
+
+def fsdd(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="FSDD folder (holding recordings/*.wav)"),
+    out_dir: Path = typer.Option(Path("data/fsdd"), "--out-dir"),
+    test_speakers: Optional[str] = typer.Option(None, "--test-speakers", help="comma-separated test speakers (split by speaker), e.g. theo"),
+    split: Optional[str] = typer.Option(None, "--split", help="speaker | index (recordings 0-4 = test); default: speaker if --test-speakers else index"),
+    sample_rate: int = typer.Option(16000, "--sample-rate", help="cuts are resampled to this rate (files are 8 kHz)"),
+) -> None:
+    """Free Spoken Digit Dataset: labels digit and speaker; 8 kHz files resampled to 16 kHz in the cuts."""
+    from ..data.fsdd import prepare_fsdd
+
+    speakers = [s.strip() for s in test_speakers.split(",") if s.strip()] if test_speakers else None
+    mode = split or ("speaker" if speakers else "index")
+    try:
+        manifests, report = prepare_fsdd(corpus_dir, out_dir, split=mode, test_speakers=speakers, sample_rate=sample_rate)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]prepare fsdd: {e}[/red]")
+        raise typer.Exit(1)
+    _done(manifests, report, out_dir, "fsdd")
+
+
+def speechcommands(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="unpacked speech_commands_v0.02 (or where --download puts it)"),
+    out_dir: Path = typer.Option(Path("data/speechcommands"), "--out-dir"),
+    download: bool = typer.Option(False, "--download", help="download through lhotse into --corpus-dir first"),
+) -> None:
+    """Speech Commands v2, 35 classes; test = testing_list.txt; background noise left out."""
+    from ..data.speechcommands import prepare_speechcommands
+
+    try:
+        manifests, report = prepare_speechcommands(corpus_dir, out_dir, download_corpus=download)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]prepare speechcommands: {e}[/red]")
+        raise typer.Exit(1)
+    _done(manifests, report, out_dir, "speechcommands")
+
+
+def cremad(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="CREMA-D folder (holding AudioWAV/)"),
+    out_dir: Path = typer.Option(Path("data/cremad"), "--out-dir"),
+) -> None:
+    """CREMA-D emotion (6 classes), split by actor."""
+    from ..data.leaf_datasets import prepare_cremad
+
+    try:
+        manifests, report = prepare_cremad(corpus_dir, out_dir)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]prepare cremad: {e}[/red]")
+        raise typer.Exit(1)
+    _done(manifests, report, out_dir, "cremad")
+
+
+def nsynth(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="folder holding nsynth-{train,valid,test}/"),
+    out_dir: Path = typer.Option(Path("data/nsynth"), "--out-dir"),
+) -> None:
+    """NSynth pitch and instrument family, the dataset's own splits."""
+    from ..data.leaf_datasets import prepare_nsynth
+
+    try:
+        manifests, report = prepare_nsynth(corpus_dir, out_dir)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]prepare nsynth: {e}[/red]")
+        raise typer.Exit(1)
+    _done(manifests, report, out_dir, "nsynth")
+
+
+def voxceleb1(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="VoxCeleb1 folder (wav/, vox1_meta.csv, iden_split.txt)"),
+    out_dir: Path = typer.Option(Path("data/voxceleb1"), "--out-dir"),
+    num_jobs: int = typer.Option(2, "--num-jobs"),
+) -> None:
+    """VoxCeleb1 speaker identification through lhotse, with the official identification split."""
+    from ..data.leaf_datasets import prepare_voxceleb1_identification
+
+    try:
+        out = prepare_voxceleb1_identification(corpus_dir, out_dir, num_jobs=num_jobs)
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]prepare voxceleb1: {e}[/red]")
+        raise typer.Exit(1)
+    Console().print("voxceleb1: " + ", ".join(f"{k}: {len(v)} clips" for k, v in out.items()))
+
+
+def register(prepare_app: typer.Typer) -> None:
+    """Add the classification corpora to the ``prepare`` sub-app."""
+    prepare_app.command("fsdd", help="Free Spoken Digit Dataset (digit + speaker labels; 8 kHz -> 16 kHz).")(fsdd)
+    prepare_app.command("speechcommands", help="Speech Commands v2, 35-class protocol (lhotse download with --download).")(speechcommands)
+    prepare_app.command("cremad", help="CREMA-D emotion from a local folder.")(cremad)
+    prepare_app.command("nsynth", help="NSynth pitch/instrument from a local folder.")(nsynth)
+    prepare_app.command("voxceleb1", help="VoxCeleb1 speaker identification (through lhotse).")(voxceleb1)

@@ -1,0 +1,37 @@
+"""``audiofront prepare lang``: tokenizer + word list + lexicon + n-gram LM from training transcripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+
+def main(
+    cuts: List[Path] = typer.Option(..., "--cuts", help="training cut manifest(s); their transcripts make everything"),
+    out_dir: Path = typer.Option(Path("data/lang"), "--out-dir", help="the lang directory to write"),
+    tokenizer: str = typer.Option("bpe", "--tokenizer", help="bpe | char"),
+    vocab_size: int = typer.Option(256, "--vocab-size", help="BPE outputs including the blank (ignored for char)"),
+    lm_order: int = typer.Option(3, "--lm-order", help="order of the estimated n-gram LM (>= 2)"),
+    download_lm: Optional[str] = typer.Option(
+        None, "--download-lm",
+        help="use an official LibriSpeech LM (openslr 11) instead of estimating one, e.g. 4-gram.arpa.gz",
+    ),
+    lm_dir: Optional[Path] = typer.Option(None, "--lm-dir", help="where a downloaded LM goes (default: --out-dir)"),
+) -> None:
+    """Train the tokenizer and write the lexicon and LM used by `audiofront decode --method lm`."""
+    from ..lm.lang import prepare_lang, read_cut_texts
+
+    try:
+        texts = read_cut_texts(cuts)
+        info = prepare_lang(texts, out_dir, tokenizer_kind=tokenizer, vocab_size=vocab_size, lm_order=lm_order,
+                            download_lm=download_lm, lm_dir=lm_dir)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        Console(stderr=True).print(f"[red]prepare lang: {e}[/red]")
+        raise typer.Exit(1)
+    Console().print(
+        f"lang dir {out_dir}: {info['tokenizer']} tokenizer ({info['vocab_size']} outputs), "
+        f"{info['num_words']} words, LM {info['lm']} ({info['lm_source']}) from {info['num_transcripts']} transcripts"
+    )

@@ -1,0 +1,48 @@
+"""``audiofront score``: WER of Kaldi text files (sclite-style table), or classification scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+def main(
+    hyp: Path = typer.Option(..., "--hyp", help="asr: hypotheses (Kaldi text); classify: predictions (JSON lines)"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="writes the summary and per-utterance alignments here"),
+    ref: Optional[Path] = typer.Option(None, "--ref", help="asr: references (Kaldi text)"),
+    task: str = typer.Option("asr", "--task", help="asr | classify"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="name in the table (default: the hyp's folder)"),
+    results: Optional[Path] = typer.Option(None, "--results", help="append a row to this RESULTS.md"),
+    tag: Optional[str] = typer.Option(None, "--tag", help="the row's tag in RESULTS.md (default: --out-dir's name)"),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="classify: predictions of a second system (bootstrap)"),
+) -> None:
+    """Score hypotheses against references and print the summary table."""
+    err = Console(stderr=True)
+    if task == "classify":
+        from ..scoring.classify import format_summary, score_classification
+
+        res = score_classification(hyp, out_dir, compare=compare, name=dataset or "")
+        Console().print(format_summary(res, dataset or ""), end="")
+        return
+    if task != "asr":
+        err.print(f"[red]score: unknown --task {task!r}; choose asr or classify[/red]")
+        raise typer.Exit(1)
+    if ref is None:
+        err.print("[red]score: --ref is required for --task asr[/red]")
+        raise typer.Exit(1)
+    from ..scoring.asr import print_summary, score_files
+
+    name = dataset or hyp.resolve().parent.name
+    try:
+        r = score_files(ref, hyp, out_dir, dataset=name, results_md=results, tag=tag)
+    except (FileNotFoundError, ValueError) as e:
+        err.print(f"[red]score: {e}[/red]")
+        raise typer.Exit(1)
+    print_summary([r.summary_row()], title=f"WER {r.wer:.2f}% ({tag or out_dir.name})")
+    if r.missing_hyp:
+        err.print(f"[yellow]{len(r.missing_hyp)} reference utterances had no hypothesis (scored as empty)[/yellow]")
+    if r.extra_hyp:
+        err.print(f"[yellow]{len(r.extra_hyp)} hypotheses had no reference (not scored)[/yellow]")

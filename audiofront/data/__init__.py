@@ -1,0 +1,1 @@
+"""Data: corpus preparation, lhotse datasets and samplers."""

@@ -1,0 +1,164 @@
+"""Fixed features of a frontend for every cut of a manifest, stored with lhotse.
+
+    out = extract_features("data/manifests/librispeech_cuts_train.jsonl.gz", "data/fbank", frontend="fbank")
+    # -> data/fbank/librispeech_cuts_train_fbank.jsonl.gz (cuts with .features) and
+    #    data/fbank/librispeech_cuts_train_fbank.lca (the arrays, LilcomChunkyWriter)
+
+The frontend runs on padded batches of cuts; the interface guarantees that padding never changes a
+sequence's valid frames, and only those ``num_frames(length)`` frames are stored. ``Features.type`` is
+the frontend's name, ``Features.frame_shift`` its hop in seconds; the frontend's name and config are
+also written beside the manifest (``*_frontend.json``).
+
+Frame counts: every frame the frontend computes is stored (``cut.features.num_frames``). lhotse's
+``cut.load_features()`` trims or repeats one frame so that the count matches ``duration / frame_shift``
+rounded; :func:`load_features` returns the frames exactly as computed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+STORAGES = ("lilcom", "numpy")
+
+
+@dataclass
+class ExtractResult:
+    cuts_path: Path
+    storage_path: Path
+    num_cuts: int
+    num_frames: int
+    dim: int
+    skipped: list  # ids of cuts too short for a single frame (listed in ``*_skipped.txt``)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".jsonl.gz", ".jsonl", ".json.gz", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _writer(storage: str, path: Path):
+    from lhotse import LilcomChunkyWriter, NumpyFilesWriter
+
+    if storage == "lilcom":
+        return LilcomChunkyWriter(path.with_suffix(".lca"), mode="w")
+    if storage == "numpy":
+        # HDF5 would need h5py; one .npy file per cut needs nothing and is exact
+        return NumpyFilesWriter(path)
+    raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
+
+
+def extract_features(
+    cuts_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    frontend: str = "fbank",
+    frontend_conf: Optional[dict[str, Any]] = None,
+    storage: str = "lilcom",
+    batch_seconds: float = 60.0,
+    device: str = "cpu",
+) -> ExtractResult:
+    """Compute and store the features of every cut in ``cuts_path``; returns where they went."""
+    import torch
+    from lhotse import CutSet
+    from lhotse.features.base import Features
+
+    from ..frontends import build_frontend
+    from ..utils.io import atomic_path
+
+    cuts_path, out_dir = Path(cuts_path), Path(out_dir)
+    if not cuts_path.is_file():
+        raise FileNotFoundError(f"cut manifest {cuts_path} does not exist")
+    if storage not in STORAGES:
+        raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
+    fe = build_frontend(frontend, **(frontend_conf or {})).to(device).eval()
+    sr = fe.sample_rate
+    cuts = CutSet.from_file(cuts_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{_stem(cuts_path)}_{frontend}"
+    out_cuts_path = out_dir / f"{name}.jsonl.gz"
+    if out_cuts_path.resolve() == cuts_path.resolve():
+        raise ValueError(f"the output {out_cuts_path} would overwrite the input manifest")
+
+    done, skipped, total_frames = [], [], 0
+    with _writer(storage, out_dir / name) as writer, torch.inference_mode():
+
+        def flush(batch):
+            nonlocal total_frames
+            audio = [c.load_audio()[0] for c in batch]  # mono: channel 0 of each cut
+            lengths = torch.tensor([a.shape[0] for a in audio])
+            padded = torch.zeros(len(audio), int(lengths.max()))
+            for i, a in enumerate(audio):
+                padded[i, : a.shape[0]] = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+            feats, n_frames = fe(padded.to(device), lengths, sample_rate=sr)
+            feats = feats.float().cpu().numpy()
+            for i, cut in enumerate(batch):
+                n = int(n_frames[i])
+                if n == 0:
+                    skipped.append(cut.id)
+                    continue
+                key = writer.write(cut.id, feats[i, :n])
+                cut.features = Features(
+                    type=frontend,
+                    num_frames=n,
+                    num_features=int(feats.shape[-1]),
+                    frame_shift=fe.frame_shift / sr,
+                    sampling_rate=sr,
+                    start=cut.start,
+                    duration=cut.duration,
+                    storage_type=writer.name,
+                    storage_path=str(writer.storage_path),
+                    storage_key=key,
+                    recording_id=cut.recording_id if cut.has_recording else None,
+                    channels=cut.channel,
+                )
+                done.append(cut)
+                total_frames += n
+
+        batch, seconds = [], 0.0
+        for cut in cuts:
+            if cut.sampling_rate != sr:
+                cut = cut.resample(sr)
+            if cut.num_samples < fe.min_samples:  # no frame at all: listed, not fatal
+                skipped.append(cut.id)
+                continue
+            batch.append(cut)
+            seconds += cut.duration
+            if seconds >= batch_seconds:
+                flush(batch)
+                batch, seconds = [], 0.0
+        if batch:
+            flush(batch)
+        storage_path = Path(writer.storage_path)
+
+    if skipped:
+        with atomic_path(out_dir / f"{name}_skipped.txt") as tmp:
+            tmp.write_text("".join(f"{i}\ttoo short for one {frontend} frame\n" for i in skipped))
+    meta = {"frontend": frontend, "config": fe.config.to_dict(), "frame_shift": fe.frame_shift, "output_dim": fe.output_dim}
+    with atomic_path(out_dir / f"{name}_frontend.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    # the manifest last: it only exists once every feature it points to is written
+    with atomic_path(out_cuts_path) as tmp:
+        tmp_gz = tmp.with_name(tmp.name + ".jsonl.gz")
+        try:
+            CutSet.from_cuts(done).to_file(tmp_gz)
+            os.replace(tmp_gz, tmp)
+        finally:
+            if tmp_gz.exists():
+                tmp_gz.unlink()
+    dim = done[0].features.num_features if done else fe.output_dim
+    return ExtractResult(out_cuts_path, storage_path, len(done), total_frames, dim, skipped)
+
+
+def load_features(cut) -> np.ndarray:
+    """``[frames, dim]`` exactly as the frontend computed them (no trimming to ``duration / frame_shift``)."""
+    if cut.features is None:
+        raise ValueError(f"cut {cut.id} has no features (run `audiofront extract` first)")
+    return cut.features.load()

@@ -1,0 +1,173 @@
+"""LibriSpeech (and Mini LibriSpeech) manifests from a local corpus folder, downloaded through lhotse if asked.
+
+Layout read: ``{corpus_dir}/{part}/{speaker}/{chapter}/{speaker}-{chapter}-{utt}.flac`` with one
+``{speaker}-{chapter}.trans.txt`` per chapter (``UTT_ID TEXT`` per line). ``corpus_dir`` is the
+``LibriSpeech`` folder or a folder that contains it.
+
+We scan the folder ourselves rather than call ``lhotse.recipes.prepare_librispeech`` because that one
+skips missing audio without a word; here every transcript without audio, audio without transcript,
+unreadable or empty file is listed in the report (:mod:`audiofront.data.checks`).
+
+Splits: one per part (``train-clean-5`` ...), or, with ``test_speakers``, ``train`` and ``test`` made from
+the utterances of all the given parts by speaker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .checks import DataReport, check_format, probe_many
+from .manifests import Utterance, build_manifests, write_manifests
+
+LIBRISPEECH_PARTS = (
+    "dev-clean", "dev-other", "test-clean", "test-other", "train-clean-100", "train-clean-360", "train-other-500",
+)
+MINI_LIBRISPEECH_PARTS = ("dev-clean-2", "train-clean-5")
+_UTT_ID = re.compile(r"^\d+-\d+-\d+$")
+
+
+def download(target_dir: str | os.PathLike, parts: Sequence[str]) -> Path:
+    """Download and unpack ``parts`` from OpenSLR (resource 12, or 31 for Mini LibriSpeech) with lhotse.
+
+    Returns the ``LibriSpeech`` folder. Parts already unpacked are not downloaded again.
+    """
+    from lhotse.recipes import download_librispeech
+
+    unknown = [p for p in parts if p not in LIBRISPEECH_PARTS + MINI_LIBRISPEECH_PARTS]
+    if unknown:
+        raise ValueError(
+            f"unknown LibriSpeech part(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(LIBRISPEECH_PARTS + MINI_LIBRISPEECH_PARTS)}"
+        )
+    return Path(download_librispeech(target_dir=target_dir, dataset_parts=list(parts)))
+
+
+def find_corpus_root(corpus_dir: str | os.PathLike) -> Path:
+    """The folder that holds the parts: ``corpus_dir`` itself or its ``LibriSpeech`` subfolder."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(f"LibriSpeech folder {corpus_dir} does not exist (use --download to fetch it)")
+    if not _find_parts(corpus_dir) and (corpus_dir / "LibriSpeech").is_dir():
+        return corpus_dir / "LibriSpeech"
+    return corpus_dir
+
+
+def _find_parts(root: Path) -> list[str]:
+    """Sub-folders laid out like a LibriSpeech part (``speaker/chapter/*.trans.txt`` or ``*.flac``)."""
+    parts = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        if next(d.glob("*/*/*.trans.txt"), None) is not None or next(d.glob("*/*/*.flac"), None) is not None:
+            parts.append(d.name)
+    return parts
+
+
+def _read_speakers(root: Path) -> dict[str, str]:
+    """speaker id -> gender ("m"/"f") from SPEAKERS.TXT, when the corpus has it."""
+    path = root / "SPEAKERS.TXT"
+    genders = {}
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith(";"):
+                continue
+            fields = [f.strip() for f in line.split("|")]
+            if len(fields) >= 2 and fields[1].upper() in ("M", "F"):
+                genders[fields[0]] = fields[1].lower()
+    return genders
+
+
+def scan_part(root: Path, part: str, report: DataReport) -> list[tuple[str, Path, str]]:
+    """``(utt_id, flac path, text)`` of every transcribed utterance of ``part``; orphans go to ``report``."""
+    from ..text.normalize import normalize_text
+
+    part_dir = root / part
+    entries: list[tuple[str, Path, str]] = []
+    transcribed: set[Path] = set()
+    for trans in sorted(part_dir.glob("*/*/*.trans.txt")):
+        for n, line in enumerate(trans.read_text(errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            utt_id, _, text = line.strip().partition(" ")
+            audio = trans.parent / f"{utt_id}.flac"
+            transcribed.add(audio)
+            text = normalize_text(text)
+            if not text:
+                report.add("empty_transcript", audio, f"{trans.name}:{n}")
+                continue
+            entries.append((utt_id, audio, text))
+    for audio in sorted(part_dir.glob("*/*/*.flac")):
+        if audio not in transcribed:
+            report.add("no_transcript", audio, "no line in the chapter's .trans.txt")
+    return entries
+
+
+def prepare_librispeech(
+    corpus_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    parts: Optional[Sequence[str]] = None,
+    test_speakers: Optional[Sequence[str]] = None,
+    download_first: bool = False,
+    sample_rate: int = 16000,
+    on_wrong_rate: str = "resample",
+    num_workers: int = 8,
+    console=None,
+) -> dict:
+    """Write ``{out_dir}/librispeech_{recordings,supervisions,cuts}_{split}.jsonl.gz`` and the report.
+
+    Returns ``{split: number of cuts}``. ``parts``: default every part found in the folder (with
+    ``download_first``: Mini LibriSpeech). ``test_speakers``: make ``train``/``test`` splits by speaker.
+    """
+    if download_first:
+        root = download(corpus_dir, parts or MINI_LIBRISPEECH_PARTS)
+    else:
+        root = find_corpus_root(corpus_dir)
+    found = _find_parts(root)
+    parts = list(parts) if parts else found
+    if not parts:
+        raise FileNotFoundError(f"no LibriSpeech part (speaker/chapter/*.flac) under {root}")
+    missing = [p for p in parts if p not in found]
+    if missing:
+        raise FileNotFoundError(
+            f"LibriSpeech part(s) {', '.join(missing)} not found in {root} (found: {', '.join(found) or 'none'})"
+        )
+
+    report = DataReport("librispeech")
+    entries = []
+    for part in parts:
+        entries += [(part, *e) for e in scan_part(root, part, report)]
+
+    speakers_found = {utt_id.split("-")[0] for _, utt_id, _, _ in entries}
+    test_speakers = [str(s).strip() for s in (test_speakers or []) if str(s).strip()]
+    unknown = sorted(set(test_speakers) - speakers_found)
+    if unknown:
+        raise ValueError(
+            f"test speaker(s) {', '.join(unknown)} have no utterance in {', '.join(parts)} "
+            f"(speakers there: {', '.join(sorted(speakers_found, key=int))})"
+        )
+
+    genders = _read_speakers(root)
+    utts = []
+    for (part, utt_id, audio, text), (info, issue) in zip(entries, probe_many([e[2] for e in entries], num_workers)):
+        if issue is not None:
+            report.add(issue.kind, issue.path, issue.detail)
+            continue
+        if not check_format(info, report, sample_rate, on_wrong_rate):
+            continue
+        speaker = utt_id.split("-")[0]
+        if test_speakers:
+            split = "test" if speaker in test_speakers else "train"
+        else:
+            split = part
+        utts.append(Utterance(utt_id, info, text, split, speaker, genders.get(speaker), "English", {"part": part}))
+
+    manifests = build_manifests(utts, sample_rate)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_manifests(manifests, out_dir, "librispeech")
+    if test_speakers:
+        report.note(f"test speakers {', '.join(test_speakers)}; train: the other {len(speakers_found - set(test_speakers))}")
+    report.write(out_dir)
+    report.print(console)
+    return {split: len(sets[2]) for split, sets in manifests.items()}

@@ -1,0 +1,148 @@
+"""Decode a cut set with a trained CTC model: batches of raw audio -> log-probabilities -> words.
+
+Writes Kaldi ``text`` files: ``hyp`` (hypotheses) and ``ref`` (the cuts' transcripts), one line
+``utt_id WORD WORD ...`` per cut, plus ``decode.json`` with the settings and the real-time factor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from ..scoring.asr import write_kaldi_text
+from ..utils.io import atomic_write_text
+from .beam import BeamSearchOptions
+from .greedy import ctc_greedy
+
+log = logging.getLogger(__name__)
+METHODS = ("greedy", "lm", "lexicon")  # lexicon: lexicon-constrained beam search without an LM
+
+
+@dataclass
+class DecodeSummary:
+    num_utts: int
+    audio_seconds: float
+    decode_seconds: float
+    out_dir: Path
+
+    @property
+    def rtf(self) -> float:
+        return self.decode_seconds / max(self.audio_seconds, 1e-9)
+
+
+def _batches(cuts, max_duration: float) -> Iterator:
+    """Cuts sorted by duration, grouped so that a batch holds at most ``max_duration`` seconds of padded audio."""
+    from lhotse import CutSet
+
+    ordered = sorted(cuts, key=lambda c: c.duration, reverse=True)
+    batch: list = []
+    for cut in ordered:
+        longest = batch[0].duration if batch else cut.duration
+        if batch and longest * (len(batch) + 1) > max_duration:
+            yield CutSet.from_cuts(batch)
+            batch = []
+        batch.append(cut)
+    if batch:
+        yield CutSet.from_cuts(batch)
+
+
+def decode_cuts(
+    checkpoint: str | os.PathLike,
+    cuts_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    lang_dir: str | os.PathLike | None = None,
+    method: str = "greedy",
+    lm_path: str | os.PathLike | None = None,
+    options: BeamSearchOptions | None = None,
+    device: str = "cpu",
+    max_duration: float = 200.0,
+    num_threads: int | None = None,
+) -> DecodeSummary:
+    from lhotse import CutSet
+
+    from ..data.dataset import AudioBatchDataset
+    from ..tasks import load_model
+
+    if method not in METHODS:
+        raise ValueError(f"unknown decoding method {method!r}; choose one of {', '.join(METHODS)}")
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    if not Path(cuts_path).is_file():
+        raise FileNotFoundError(f"cut manifest {cuts_path} does not exist")
+    task, model = load_model(checkpoint, device=device)
+    if lang_dir is not None:
+        task.config["lang_dir"] = str(lang_dir)
+    lang_dir = Path(task.config["lang_dir"])
+    tokenizer = task.tokenizer
+    if tokenizer.vocab_size != task.vocab_size():
+        raise ValueError(
+            f"the tokenizer in {lang_dir} has {tokenizer.vocab_size} tokens but the model in {checkpoint} "
+            f"outputs {task.vocab_size()}; decode with the lang dir the model was trained with"
+        )
+
+    decoder = None
+    if method in ("lm", "lexicon"):
+        from ..text.lexicon import Lexicon
+        from ..lm.lang import read_lang_info
+        from .beam import LexiconBeamDecoder
+
+        info = read_lang_info(lang_dir)
+        lexicon = Lexicon.read(lang_dir / info.get("lexicon", "lexicon.txt"), sil_token=info.get("sil_token"))
+        if method == "lm":
+            lm_path = Path(lm_path) if lm_path else lang_dir / info["lm"]
+        else:
+            lm_path = None
+        decoder = LexiconBeamDecoder(tokenizer.tokens, lexicon, lm_path, blank_id=tokenizer.blank_id,
+                                     options=options or BeamSearchOptions())
+
+    cuts = CutSet.from_file(cuts_path)
+    sample_rate = task._sample_rate() if hasattr(task, "_sample_rate") else 16000
+    dataset = AudioBatchDataset(speed_factors=None, sample_rate=sample_rate)
+    hyps: dict[str, str] = {}
+    refs: dict[str, str] = {}
+    audio_seconds = 0.0
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for batch_cuts in _batches(cuts, max_duration):
+            batch = dataset[batch_cuts]
+            audio = batch["audio"].to(device)
+            lens = batch["audio_lens"].to(device)
+            log_probs, out_lens = model(audio, lens)
+            log_probs = log_probs.float().cpu()
+            out_lens = out_lens.cpu()
+            if decoder is None:
+                words = [tokenizer.decode(ids).split() for ids in ctc_greedy(log_probs, out_lens, tokenizer.blank_id)]
+            else:
+                words = decoder.decode_batch(log_probs, out_lens)
+            for cut_id, text, w in zip(batch["cut_ids"], batch["texts"], words):
+                hyps[cut_id] = " ".join(w)
+                refs[cut_id] = " ".join(text.split())
+            audio_seconds += float(batch["durations"].sum())
+    elapsed = time.perf_counter() - start
+
+    out_dir = Path(out_dir)
+    write_kaldi_text(out_dir / "hyp", hyps)
+    write_kaldi_text(out_dir / "ref", refs)
+    summary = DecodeSummary(len(hyps), audio_seconds, elapsed, out_dir)
+    meta = {
+        "checkpoint": str(checkpoint),
+        "cuts": str(cuts_path),
+        "lang_dir": str(lang_dir),
+        "method": method,
+        "lm": str(lm_path) if lm_path else None,
+        "options": (options or BeamSearchOptions()).to_dict() if decoder is not None else None,
+        "utterances": summary.num_utts,
+        "audio_seconds": round(audio_seconds, 2),
+        "decode_seconds": round(elapsed, 2),
+        "rtf": round(summary.rtf, 4),
+        "device": device,
+    }
+    atomic_write_text(out_dir / "decode.json", json.dumps(meta, indent=2) + "\n")
+    return summary

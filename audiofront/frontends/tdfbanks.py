@@ -1,0 +1,245 @@
+"""Time-domain filterbanks (Zeghidour et al., ICASSP 2018, "Learning filterbanks from raw speech for phone
+recognition").
+
+A learnable approximation of the log mel filterbank:
+
+* ``2 N`` real convolution filters of ``window_length`` (401) taps, no bias, zero 'same' padding (tap 200
+  is t = 0), initialised (``init="mel"``) with the real and imaginary parts of ``N`` complex Gabor wavelets
+  ``exp(-t^2 / (2 sigma^2)) exp(i omega t) / (sqrt(2 pi) sigma)``, ``t`` in [-200, 200], whose centre
+  frequencies and full widths at half maximum are those of the triangular mel filters (60-7800 Hz);
+  filter ``2k`` is the real part and ``2k + 1`` the imaginary part of wavelet ``k``;
+* squared modulus by pairs: ``out[2k]^2 + out[2k+1]^2``;
+* lowpass pooling with a fixed squared Hann window of ``window_length`` taps at stride ``hop_length`` (160),
+  scaled so that the log floor sits at about the same level as in ``mel`` (see ``__init__``), depthwise, frames centred on samples 0, 160, ... like ``mel`` (``1 + L // 160`` frames); the signal is
+  zero-extended (not the filter outputs), so the filters' ringing past the end of the signal is pooled;
+* ``log(x + log_floor)`` compression (``compression="log"``, default) or none.
+
+``impl="fft"`` (default) filters by overlap-save FFT blocks and pools by polyphase matrix products;
+``impl="direct"`` is the obviously-correct reference (``F.conv1d`` at full rate, strided ``F.conv1d`` pooling),
+equal up to rounding (tests/frontends/test_tdfbanks.py) and far slower on CPU for long inputs.
+
+Learnable parameters: the ``2 N * window_length`` filter taps (51,328 at N = 64). The filters are free after
+initialisation, so :meth:`TDFilterbanks.filters` measures centres and FWHM from the actual responses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .melscale import fwhm_to_sigma_time, mel_centers_and_fwhm
+from .registry import register_frontend
+
+
+def gabor_impulse_responses(center_hz: Tensor, fwhm_hz: Tensor, sample_rate: int, length: int) -> Tensor:
+    """``[N, length]`` complex Gabor wavelets (LEAF's parameterisation), t = -(length // 2) .. length // 2.
+
+    The ``1 / (sqrt(2 pi) sigma)`` factor gives each wavelet a peak frequency response of (about) 1.
+    """
+    omega = 2.0 * math.pi * center_hz.double() / sample_rate  # radians per sample
+    sigma = fwhm_to_sigma_time(fwhm_hz.double(), sample_rate)  # samples
+    t = torch.arange(length, dtype=torch.float64) - length // 2
+    envelope = torch.exp(-0.5 * (t[None, :] / sigma[:, None]) ** 2) / (math.sqrt(2.0 * math.pi) * sigma[:, None])
+    return torch.polar(envelope, omega[:, None] * t[None, :])
+
+
+def measure_center_and_fwhm(freqs: Tensor, magnitude: Tensor) -> tuple[Tensor, Tensor]:
+    """Peak frequency and full width at half maximum of each magnitude response ``[N, F]`` on grid ``freqs``.
+
+    The half-maximum crossings on either side of the peak are linearly interpolated between grid points;
+    a response still above half maximum at the edge of the grid is cut there.
+    """
+    freqs = freqs.double()
+    mag = magnitude.detach().double()
+    n, n_freq = mag.shape
+    peak = mag.argmax(dim=-1)
+    centers = freqs[peak]
+    widths = torch.empty(n, dtype=torch.float64)
+    for k in range(n):
+        m = mag[k]
+        half = m[peak[k]] / 2
+        i = int(peak[k])
+        while i > 0 and m[i - 1] >= half:
+            i -= 1
+        if i > 0:  # crossing between i - 1 (below half) and i (above)
+            lo = freqs[i - 1] + (half - m[i - 1]) / (m[i] - m[i - 1]) * (freqs[i] - freqs[i - 1])
+        else:
+            lo = freqs[0]
+        j = int(peak[k])
+        while j < n_freq - 1 and m[j + 1] >= half:
+            j += 1
+        if j < n_freq - 1:
+            hi = freqs[j] + (m[j] - half) / (m[j] - m[j + 1]) * (freqs[j + 1] - freqs[j])
+        else:
+            hi = freqs[-1]
+        widths[k] = hi - lo
+    return centers.float(), widths.float()
+
+
+def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.complex128 if dtype == torch.float64 else torch.complex64
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def fft_correlate(x: Tensor, h: Tensor, block: int = 2048) -> Tensor:
+    """``out[b, n, t] = sum_j h[n, j] x[b, t + j - K // 2]`` (zero padding), by overlap-save FFT blocks.
+
+    The same 'same'-padded cross-correlation as ``F.conv1d(x, h, padding=K // 2)`` for odd ``K``, with
+    complex ``h`` ``[N, K]`` and real ``x`` ``[B, T]``; returns ``[B, N, T]`` complex. Each block of ``block``
+    FFT points yields ``block - K + 1`` outputs free of wrap-around; far cheaper than a direct convolution
+    with 401-tap filters, and memory stays proportional to the output.
+    """
+    batch, total = x.shape
+    k = h.shape[-1]
+    half = k // 2
+    block = max(block, _next_pow2(2 * k))
+    n_fft = min(block, _next_pow2(total + k - 1))  # one block for short inputs
+    step = n_fft - k + 1
+    n_blocks = -(-total // step)
+    padded = F.pad(x, (half, n_blocks * step + k - 1 - half - total))  # out[t] reads padded[t : t + K]
+    segments = padded.unfold(-1, n_fft, step)  # [B, nb, n_fft]
+    spec = torch.fft.fft(segments.to(h.dtype), dim=-1)
+    # sum_j h[j] s[t + j] has spectrum S(f) * sum_j h[j] exp(+2 pi i f j / n) = S(f) * n * ifft(h)(f)
+    kernel = torch.fft.ifft(h, n=n_fft, dim=-1) * n_fft  # [N, n_fft]
+    out = torch.fft.ifft(spec.unsqueeze(2) * kernel, dim=-1)[..., :step]  # [B, nb, N, step]
+    return out.permute(0, 2, 1, 3).reshape(batch, h.shape[0], n_blocks * step)[..., :total]
+
+
+def polyphase_pool(x: Tensor, window: Tensor, stride: int) -> Tensor:
+    """Depthwise 'valid' pooling ``[B, C, T] -> [B, C, (T - K) // stride + 1]`` with one shared window.
+
+    Frame ``f`` is ``sum_k window[k] x[f * stride + k]``: the same as a strided ``F.conv1d`` without padding,
+    but computed as ``ceil(K / stride)`` matrix-vector products on non-overlapping blocks of ``stride``
+    samples, which never materialises the overlapping frames.
+    """
+    *lead, total = x.shape
+    k = window.shape[-1]
+    n_frames = (total - k) // stride + 1
+    n_taps_blocks = -(-k // stride)
+    n_blocks = n_frames + n_taps_blocks - 1
+    x = F.pad(x, (0, max(n_blocks * stride - total, 0)))[..., : n_blocks * stride]
+    blocks = x.reshape(*lead, n_blocks, stride)
+    w = F.pad(window, (0, n_taps_blocks * stride - k)).reshape(n_taps_blocks, stride).t()  # [stride, J]
+    parts = torch.matmul(blocks, w)  # [..., n_blocks, J]
+    out = parts[..., 0:n_frames, 0]
+    for j in range(1, n_taps_blocks):
+        out = out + parts[..., j : j + n_frames, j]
+    return out
+
+
+@register_frontend("tdfbanks")
+class TDFilterbanks(Frontend):
+    """Learnable time-domain filterbanks initialised to approximate log mel (Zeghidour et al. 2018)."""
+
+    @dataclass
+    class Config(FrontendConfig):
+        sample_rate: int = 16000
+        n_filters: int = 40
+        window_length: int = 401
+        hop_length: int = 160
+        min_hz: float = 60.0
+        max_hz: float = 7800.0
+        init: Literal["mel", "random"] = "mel"
+        compression: Literal["log", "none"] = "log"
+        log_floor: float = 1e-5
+        impl: Literal["fft", "direct"] = "fft"
+
+    def __init__(self, config: "TDFilterbanks.Config"):
+        super().__init__(config)
+        c = config
+        if c.n_filters < 1:
+            raise ValueError(f"n_filters must be at least 1, got {c.n_filters}")
+        if c.window_length < 1 or c.window_length % 2 == 0:
+            raise ValueError(f"window_length must be a positive odd number of taps (centred filters), got {c.window_length}")
+        if c.hop_length < 1:
+            raise ValueError(f"hop_length must be at least 1, got {c.hop_length}")
+        if not 0 <= c.min_hz < c.max_hz <= c.sample_rate / 2:
+            raise ValueError(
+                f"need 0 <= min_hz < max_hz <= Nyquist ({c.sample_rate / 2:g} Hz), got {c.min_hz}, {c.max_hz}"
+            )
+        if c.log_floor <= 0:
+            raise ValueError(f"log_floor must be positive, got {c.log_floor}")
+        weight = torch.empty(2 * c.n_filters, 1, c.window_length)
+        if c.init == "mel":
+            center, fwhm = mel_centers_and_fwhm(c.n_filters, c.min_hz, c.max_hz)
+            h = gabor_impulse_responses(center, fwhm, c.sample_rate, c.window_length)
+            weight[0::2, 0] = h.real.float()
+            weight[1::2, 0] = h.imag.float()
+        else:
+            nn.init.kaiming_uniform_(weight, a=math.sqrt(5))  # nn.Conv1d's default initialisation
+        self.weight = nn.Parameter(weight)
+        # Squared Hann lowpass, scaled by (sum hann)^2 / sum hann^2: a sinusoid at a filter's centre frequency
+        # then gets the power it has in its bin of the Hann-windowed STFT of `mel` (mel's triangles add the
+        # neighbouring bins, ~1.5x more), so log(x + 1e-5) floors both at about the same level.
+        hann = torch.hann_window(c.window_length, periodic=False, dtype=torch.float64)
+        pool = hann**2 * hann.sum() ** 2 / hann.square().sum()
+        self.register_buffer("pool_window", pool.float().expand(c.n_filters, 1, -1).contiguous(), persistent=False)
+
+    @property
+    def frame_shift(self) -> int:
+        return self.config.hop_length
+
+    @property
+    def output_dim(self) -> int:
+        return self.config.n_filters
+
+    def num_frames(self, lengths: Tensor) -> Tensor:
+        return centered_num_frames(lengths, self.config.hop_length)
+
+    def _extend(self, waveforms: Tensor) -> Tensor:
+        """Zero-extend by half a pooling window on the left and half + 1 on the right.
+
+        The pooling window of the frame centred on ``c`` reads filter outputs at ``c - 200 .. c + 200``, some of
+        them past the end of the signal, where the filters still ring. Filtering the zero-extended signal
+        (rather than zero-padding the filter outputs) makes every frame depend only on the signal followed by
+        zeros, so batch padding cannot change it; ``((T + K) - K) // hop + 1 = 1 + T // hop`` frames.
+        """
+        half = self.config.window_length // 2
+        return F.pad(waveforms, (half, half + 1))
+
+    def energies(self, waveforms: Tensor) -> Tensor:
+        """Pooled squared moduli ``[B, N, 1 + T // hop]`` (before compression)."""
+        if self.config.impl == "direct":
+            return self.energies_direct(waveforms)
+        c = self.config
+        h = torch.complex(self.weight[0::2, 0], self.weight[1::2, 0]).to(_complex_dtype(waveforms.dtype))
+        out = fft_correlate(self._extend(waveforms), h)  # [B, N, T + K] complex: filter 2k + i filter 2k+1
+        power = out.real.square() + out.imag.square()
+        return polyphase_pool(power, self.pool_window[0, 0].to(power.dtype), c.hop_length)
+
+    def energies_direct(self, waveforms: Tensor) -> Tensor:
+        """The obviously-correct reference: full-rate convolution, pairs of squares, strided pooling conv."""
+        c = self.config
+        x = self._extend(waveforms).unsqueeze(1)
+        out = F.conv1d(x, self.weight.to(x.dtype), padding=c.window_length // 2)  # [B, 2N, T + K]
+        out = out.square()
+        power = out[:, 0::2] + out[:, 1::2]  # [B, N, T + K]
+        return F.conv1d(power, self.pool_window.to(power.dtype), stride=c.hop_length, groups=c.n_filters)
+
+    def compute(self, waveforms: Tensor) -> Tensor:
+        x = self.energies(waveforms)
+        if self.config.compression == "log":
+            x = torch.log(x + self.config.log_floor)
+        return x.transpose(1, 2)
+
+    def impulse_responses(self) -> Tensor:
+        """``[N, window_length]`` complex: real part filter ``2k``, imaginary part filter ``2k + 1``."""
+        w = self.weight.detach()[:, 0].float()
+        return torch.complex(w[0::2], w[1::2])
+
+    def filters(self) -> FilterBank:
+        h = self.impulse_responses()
+        bank = FilterBank(center_hz=torch.zeros(h.shape[0]), bandwidth_hz=torch.zeros(h.shape[0]),
+                          sample_rate=self.sample_rate, impulse_responses=h)
+        freqs, mag = bank.frequency_response(n_fft=8192)
+        bank.center_hz, bank.bandwidth_hz = measure_center_and_fwhm(freqs, mag)
+        return bank

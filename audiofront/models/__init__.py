@@ -1,0 +1,1 @@
+"""Models that read a frontend's features: encoders and task heads."""

@@ -1,0 +1,256 @@
+"""ASR scoring: word error rate with jiwer, an sclite-style summary, per-utterance alignments and a
+row appended to a recipe's RESULTS.md.
+
+Inputs are Kaldi ``text`` files (``utt_id WORD WORD ...``). An utterance of the reference missing from the
+hypotheses counts as an empty hypothesis (all deletions) and is listed; a hypothesis without a reference
+cannot be scored and is listed too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import jiwer
+
+from ..utils.io import atomic_write_text
+
+SUMMARY_COLUMNS = ("dataset", "Snt", "Wrd", "Corr", "Sub", "Del", "Ins", "Err", "S.Err")
+RESULTS_COLUMNS = ("tag", *SUMMARY_COLUMNS, "date")
+
+
+def read_kaldi_text(path: str | os.PathLike) -> dict[str, str]:
+    """``utt_id word word ...`` per line -> {utt_id: "word word ..."}; empty transcripts allowed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"transcript file {path} does not exist")
+    out: dict[str, str] = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        utt, words = parts[0], " ".join(parts[1:])
+        if utt in out:
+            raise ValueError(f"{path}:{lineno}: utterance {utt!r} appears twice")
+        out[utt] = words
+    return out
+
+
+def write_kaldi_text(path: str | os.PathLike, texts: dict[str, str]) -> Path:
+    lines = [f"{utt} {text}".rstrip() for utt, text in sorted(texts.items())]
+    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+    return Path(path)
+
+
+@dataclass
+class UttScore:
+    utt: str
+    ref: list[str]
+    hyp: list[str]
+    ops: list[tuple[str, str | None, str | None]]  # (C|S|D|I, ref word, hyp word)
+    corr: int = 0
+    sub: int = 0
+    dele: int = 0
+    ins: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.sub + self.dele + self.ins
+
+
+@dataclass
+class WerResult:
+    dataset: str
+    utts: list[UttScore]
+    missing_hyp: list[str] = field(default_factory=list)
+    extra_hyp: list[str] = field(default_factory=list)
+
+    @property
+    def n_sent(self) -> int:
+        return len(self.utts)
+
+    @property
+    def n_words(self) -> int:
+        return sum(len(u.ref) for u in self.utts)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(u, attr) for u in self.utts)
+
+    @property
+    def sent_errors(self) -> int:
+        return sum(u.errors > 0 for u in self.utts)
+
+    @property
+    def wer(self) -> float:
+        """Errors / reference words, in percent (sclite's Err)."""
+        return 100.0 * (self.total("sub") + self.total("dele") + self.total("ins")) / max(self.n_words, 1)
+
+    def summary_row(self) -> dict[str, object]:
+        w = max(self.n_words, 1)
+        pct = lambda n: round(100.0 * n / w, 2)  # noqa: E731
+        return {
+            "dataset": self.dataset,
+            "Snt": self.n_sent,
+            "Wrd": self.n_words,
+            "Corr": pct(self.total("corr")),
+            "Sub": pct(self.total("sub")),
+            "Del": pct(self.total("dele")),
+            "Ins": pct(self.total("ins")),
+            "Err": round(self.wer, 2),
+            "S.Err": round(100.0 * self.sent_errors / max(self.n_sent, 1), 2),
+        }
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "sentences": self.n_sent,
+            "words": self.n_words,
+            "correct": self.total("corr"),
+            "substitutions": self.total("sub"),
+            "deletions": self.total("dele"),
+            "insertions": self.total("ins"),
+            "sentence_errors": self.sent_errors,
+        }
+
+
+def score_texts(refs: dict[str, str], hyps: dict[str, str], dataset: str = "test") -> WerResult:
+    """Align every reference utterance with its hypothesis (jiwer's Levenshtein alignment)."""
+    if not refs:
+        raise ValueError("the reference holds no utterances")
+    utt_ids = sorted(refs)
+    missing = [u for u in utt_ids if u not in hyps]
+    extra = sorted(u for u in hyps if u not in refs)
+    out = jiwer.process_words([refs[u] for u in utt_ids], [hyps.get(u, "") for u in utt_ids])
+    utts = []
+    for utt, ref, hyp, chunks in zip(utt_ids, out.references, out.hypotheses, out.alignments):
+        s = UttScore(utt, list(ref), list(hyp), [])
+        for c in chunks:
+            r = ref[c.ref_start_idx : c.ref_end_idx]
+            h = hyp[c.hyp_start_idx : c.hyp_end_idx]
+            if c.type == "equal":
+                s.ops += [("C", a, b) for a, b in zip(r, h)]
+                s.corr += len(r)
+            elif c.type == "substitute":
+                s.ops += [("S", a, b) for a, b in zip(r, h)]
+                s.sub += len(r)
+            elif c.type == "delete":
+                s.ops += [("D", a, None) for a in r]
+                s.dele += len(r)
+            elif c.type == "insert":
+                s.ops += [("I", None, b) for b in h]
+                s.ins += len(h)
+            else:  # pragma: no cover - jiwer has only these four
+                raise ValueError(f"unknown alignment chunk {c.type!r}")
+        utts.append(s)
+    return WerResult(dataset, utts, missing, extra)
+
+
+def format_alignment(result: WerResult) -> str:
+    """Kaldi-style per-utterance alignment: ref / hyp / op rows with columns lined up, then #csid."""
+    blocks = []
+    for u in result.utts:
+        refs = [r if r is not None else "***" for _, r, _ in u.ops]
+        hyps = [h if h is not None else "***" for _, _, h in u.ops]
+        ops = [op for op, _, _ in u.ops]
+        widths = [max(len(a), len(b), 1) for a, b in zip(refs, hyps)]
+        row = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+        blocks.append(
+            f"{u.utt} ref  {row(refs)}\n{u.utt} hyp  {row(hyps)}\n{u.utt} op   {row(ops)}\n"
+            f"{u.utt} #csid {u.corr} {u.sub} {u.dele} {u.ins}\n"
+        )
+    return "\n".join(blocks)
+
+
+def format_summary_table(rows: list[dict[str, object]]) -> str:
+    """Markdown table with the sclite columns (Corr..S.Err in percent of words / sentences)."""
+    head = "| " + " | ".join(SUMMARY_COLUMNS) + " |"
+    sep = "|" + "|".join("---" for _ in SUMMARY_COLUMNS) + "|"
+    body = ["| " + " | ".join(str(r[c]) for c in SUMMARY_COLUMNS) + " |" for r in rows]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+def print_summary(rows: list[dict[str, object]], title: str = "WER") -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in SUMMARY_COLUMNS:
+        table.add_column(c, justify="left" if c == "dataset" else "right")
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in SUMMARY_COLUMNS))
+    Console().print(table)
+
+
+def write_score_files(result: WerResult, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """``wer_summary.md`` (sclite-style table), ``per_utt.txt`` (alignments), ``wer.json`` (counts)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    row = result.summary_row()
+    summary = format_summary_table([row])
+    if result.missing_hyp:
+        summary += f"\n{len(result.missing_hyp)} reference utterances had no hypothesis (scored as empty): "
+        summary += " ".join(result.missing_hyp[:20]) + (" ..." if len(result.missing_hyp) > 20 else "") + "\n"
+    if result.extra_hyp:
+        summary += f"\n{len(result.extra_hyp)} hypotheses had no reference (not scored): "
+        summary += " ".join(result.extra_hyp[:20]) + (" ..." if len(result.extra_hyp) > 20 else "") + "\n"
+    paths = {
+        "summary": out_dir / "wer_summary.md",
+        "alignment": out_dir / "per_utt.txt",
+        "json": out_dir / "wer.json",
+    }
+    atomic_write_text(paths["summary"], summary)
+    atomic_write_text(paths["alignment"], format_alignment(result))
+    payload = {
+        "summary": row,
+        "counts": result.counts(),
+        "missing_hyp": result.missing_hyp,
+        "extra_hyp": result.extra_hyp,
+        "per_utt": [{"utt": u.utt, **{k: v for k, v in asdict(u).items() if k in ("corr", "sub", "dele", "ins")}}
+                    for u in result.utts],
+    }
+    atomic_write_text(paths["json"], json.dumps(payload, indent=1))
+    return paths
+
+
+def append_results_row(results_md: str | os.PathLike, tag: str, row: dict[str, object], date: str | None = None) -> Path:
+    """Add a row to the results table of ``results_md`` (created if needed), atomically.
+
+    The row goes right after the last row of the first table whose header has our columns; a file without
+    such a table gets one at its end. Other content of the file is kept as it is.
+    """
+    path = Path(results_md)
+    date = date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = "| " + " | ".join(RESULTS_COLUMNS) + " |"
+    sep = "|" + "|".join("---" for _ in RESULTS_COLUMNS) + "|"
+    values = {"tag": tag, **row, "date": date}
+    line = "| " + " | ".join(str(values[c]).replace("|", "/") for c in RESULTS_COLUMNS) + " |"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else ["# Results", ""]
+    if header in lines:
+        i = lines.index(header) + 1
+        while i < len(lines) and lines[i].startswith("|"):
+            i += 1
+        lines.insert(i, line)
+    else:
+        if lines and lines[-1].strip():
+            lines.append("")
+        lines += [header, sep, line]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def score_files(
+    ref: str | os.PathLike,
+    hyp: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    dataset: str = "test",
+    results_md: str | os.PathLike | None = None,
+    tag: str | None = None,
+) -> WerResult:
+    """Score Kaldi ``text`` files and write the summary, alignments and (optionally) a RESULTS.md row."""
+    result = score_texts(read_kaldi_text(ref), read_kaldi_text(hyp), dataset=dataset)
+    write_score_files(result, out_dir)
+    if results_md is not None:
+        append_results_row(results_md, tag or Path(out_dir).name, result.summary_row())
+    return result

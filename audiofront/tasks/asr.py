@@ -1,0 +1,232 @@
+"""The ASR task: Conformer-CTC on raw audio through any frontend, tokens from ``data/lang``.
+
+Config (a recipe YAML without its ``task``/``training`` keys; command-line options override it)::
+
+    frontend: 2dconv               # any registered frontend
+    frontend_conf: {channels: 8}
+    encoder: tiny                  # preset of audiofront.models.conformer.PRESETS
+    encoder_conf: {}               # overrides of the preset (num_layers, d_model, ...)
+    specaug: auto                  # auto | feature | stft | none (auto: stft for learnable frontends)
+    specaug_conf: {}
+    lang_dir: data/lang            # the tokenizer (Tokenizer.load)
+    train_cuts: data/manifests/demo_cuts_train.jsonl.gz
+    valid_cuts: data/manifests/demo_cuts_test.jsonl.gz   # optional
+    max_duration: 60               # seconds of audio per batch
+    num_buckets: 10
+    speed_perturb: [0.9, 1.0, 1.1] # or null
+    num_workers: 0
+    seed: 0                        # data order and speed-perturbation draws
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import Tensor, nn
+
+from . import register_task
+from .base import Task
+
+_MODEL_KEYS = ("frontend", "frontend_conf", "encoder", "encoder_conf", "specaug", "specaug_conf", "normalize",
+               "vocab_size", "lang_dir")
+_DATA_KEYS = ("train_cuts", "valid_cuts", "max_duration", "valid_max_duration", "num_buckets", "speed_perturb",
+              "speed_prob", "num_workers", "seed", "bucketing")
+
+DEFAULTS: dict[str, Any] = {
+    "frontend": "fbank",
+    "frontend_conf": {},
+    "encoder": "tiny",
+    "encoder_conf": {},
+    "specaug": "auto",
+    "specaug_conf": {},
+    "normalize": True,
+    "vocab_size": None,
+    "lang_dir": "data/lang",
+    "train_cuts": None,
+    "valid_cuts": None,
+    "max_duration": 60.0,
+    "valid_max_duration": None,
+    "num_buckets": 10,
+    "speed_perturb": [0.9, 1.0, 1.1],
+    "speed_prob": 1.0,
+    "num_workers": 0,
+    "seed": 0,
+    "bucketing": True,
+}
+
+
+def _has_text(cut: Any) -> bool:
+    return len(cut.supervisions) > 0 and bool((cut.supervisions[0].text or "").strip())
+
+
+def edit_distance(ref: list, hyp: list) -> int:
+    """Levenshtein distance between two sequences (unit costs)."""
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
+def greedy_tokens(log_probs: Tensor, out_lens: Tensor, blank: int = 0) -> list[list[int]]:
+    """Best path per utterance with repeats merged and blanks removed."""
+    best = log_probs.argmax(dim=-1).cpu()
+    out = []
+    for b in range(best.shape[0]):
+        seq = best[b, : int(out_lens[b])].tolist()
+        toks, last = [], None
+        for t in seq:
+            if t != last and t != blank:
+                toks.append(t)
+            last = t
+        out.append(toks)
+    return out
+
+
+@register_task("asr")
+class AsrTask(Task):
+    def __init__(self, config: dict[str, Any]):
+        unknown = sorted(set(config) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown asr option(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
+        merged = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(dict(config))}
+        super().__init__(merged)
+        self._tokenizer = None
+
+    # ---- tokens ------------------------------------------------------------------------------
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from ..text.tokenizer import Tokenizer
+
+            lang = self.config["lang_dir"]
+            if lang is None or not Path(lang).is_dir():
+                raise FileNotFoundError(
+                    f"lang dir {lang!r} does not exist: run `audiofront prepare lang ... --out-dir {lang}` first"
+                )
+            self._tokenizer = Tokenizer.load(lang)
+            if getattr(self._tokenizer, "blank_id", 0) != 0:
+                raise ValueError(f"the tokenizer in {lang} has blank id {self._tokenizer.blank_id}; CTC here uses 0")
+        return self._tokenizer
+
+    def vocab_size(self) -> int:
+        if self.config.get("vocab_size"):
+            return int(self.config["vocab_size"])
+        self.config["vocab_size"] = int(self.tokenizer.vocab_size)
+        return self.config["vocab_size"]
+
+    # ---- model -------------------------------------------------------------------------------
+    def build_model(self) -> nn.Module:
+        from ..frontends import build_frontend
+        from ..models.conformer import conformer_config
+        from ..models.ctc import CtcModel
+
+        c = self.config
+        frontend = build_frontend(c["frontend"], **(c["frontend_conf"] or {}))
+        encoder = conformer_config(c["encoder"], **(c["encoder_conf"] or {}))
+        return CtcModel(frontend, self.vocab_size(), encoder, specaug=c["specaug"], specaug_conf=c["specaug_conf"],
+                        normalize=c["normalize"])
+
+    def model_config(self) -> dict[str, Any]:
+        self.vocab_size()
+        return {k: copy.deepcopy(self.config[k]) for k in _MODEL_KEYS}
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        return {"lang_dir": self.config["lang_dir"]}
+
+    # ---- data --------------------------------------------------------------------------------
+    def _sample_rate(self) -> int:
+        from ..frontends import make_config
+
+        return int(make_config(self.config["frontend"], **(self.config["frontend_conf"] or {})).sample_rate)
+
+    def _loader(self, key: str, train: bool, world_size: int, rank: int):
+        from lhotse import CutSet
+
+        from ..data.dataset import AudioBatchDataset
+        from ..data.sampling import ResumableLoader, make_sampler
+
+        path = self.config[key]
+        if path is None:
+            return None
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{key.replace('_', ' ')} manifest {path} does not exist")
+        cuts = CutSet.from_file(path)
+        if train:
+            # an utterance without text cannot train CTC; a missing supervision would be a data bug
+            n_before = len(cuts)
+            cuts = CutSet.from_cuts([c for c in cuts if _has_text(c)])
+            if len(cuts) < n_before:
+                import logging
+
+                logging.getLogger("audiofront.train").warning(
+                    "%s: %d of %d cuts have no transcript and are not used for training", path, n_before - len(cuts), n_before
+                )
+            if len(cuts) == 0:
+                raise ValueError(f"{path} has no cut with a transcript to train on")
+        c = self.config
+        max_dur = float(c["max_duration"] if train or not c["valid_max_duration"] else c["valid_max_duration"])
+        sampler = make_sampler(cuts, max_duration=max_dur, shuffle=train, num_buckets=int(c["num_buckets"]),
+                               seed=int(c["seed"]), world_size=world_size, rank=rank, bucketing=bool(c["bucketing"]))
+        dataset = AudioBatchDataset(
+            speed_factors=c["speed_perturb"] if train else None,
+            speed_prob=float(c["speed_prob"]),
+            seed=int(c["seed"]),
+            sample_rate=self._sample_rate(),
+        )
+        return ResumableLoader(sampler, dataset, num_workers=int(c["num_workers"]))
+
+    def train_loader(self, world_size: int = 1, rank: int = 0):
+        if not self.config["train_cuts"]:
+            raise ValueError("the asr task needs train_cuts (--train-cuts)")
+        return self._loader("train_cuts", True, world_size, rank)
+
+    def valid_loader(self, world_size: int = 1, rank: int = 0):
+        return self._loader("valid_cuts", False, world_size, rank)
+
+    def batch_seconds(self, batch: Any) -> float:
+        return float(batch["durations"].sum())
+
+    def batch_size(self, batch: Any) -> int:
+        return len(batch["cut_ids"])
+
+    # ---- loss --------------------------------------------------------------------------------
+    def targets(self, batch: Any) -> list[list[int]]:
+        if "tokens" in batch:
+            return batch["tokens"]
+        return [list(self.tokenizer.encode(t)) for t in batch["texts"]]
+
+    def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        from ..models.ctc import ctc_loss
+
+        log_probs, out_lens = model(batch["audio"], batch["audio_lens"])
+        targets = self.targets(batch)
+        total, n_tokens = ctc_loss(log_probs, out_lens, targets)
+        loss = total / max(1, n_tokens)
+        stats = {"ctc_per_utt": float(total.detach()) / max(1, len(targets)), "frames": float(out_lens.float().mean())}
+        return loss, stats
+
+    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:
+        from ..models.ctc import ctc_loss
+
+        log_probs, out_lens = model(batch["audio"], batch["audio_lens"])
+        targets = self.targets(batch)
+        total, n_tokens = ctc_loss(log_probs, out_lens, targets)
+        hyps = greedy_tokens(log_probs, out_lens)
+        tok_err = sum(edit_distance(r, h) for r, h in zip(targets, hyps))
+        word_err, words = 0, 0
+        for ref_text, h in zip(batch["texts"], hyps):
+            ref_w, hyp_w = ref_text.split(), self.tokenizer.decode(h).split()
+            word_err += edit_distance(ref_w, hyp_w)
+            words += len(ref_w)
+        # per-batch ratios, averaged by the trainer weighted by batch size: close to the corpus rates
+        return {
+            "loss": float(total) / max(1, n_tokens),
+            "ter": tok_err / max(1, n_tokens),
+            "wer_greedy": word_err / max(1, words),
+        }

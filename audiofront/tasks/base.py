@@ -1,0 +1,114 @@
+"""What the trainer needs from a task (ASR, classification, ...): the :class:`Task` interface.
+
+The one :class:`~audiofront.training.trainer.Trainer` runs every task. A task knows its data, how to
+build its model and how to compute the loss of a batch; the trainer owns everything else (optimiser,
+schedule, mixed precision, checkpoints, resume, DDP, logging).
+
+A task is built from a plain dict (the recipe YAML after command-line overrides)::
+
+    task = build_task("asr", cfg)          # or AsrTask.from_config(cfg)
+    model = task.build_model()             # nn.Module with a ``frontend`` attribute
+    loader = task.train_loader(world_size=1, rank=0)
+    for batch in loader: loss, stats = task.loss(model, batch)
+
+Checkpoints store ``task.checkpoint_entry()`` (the task name and the config needed to rebuild the
+model) so that :func:`audiofront.tasks.load_model` can rebuild the model without the recipe.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+from typing import Any, ClassVar, Iterable, Optional
+
+import torch
+from torch import Tensor, nn
+
+
+class Task(abc.ABC):
+    """Abstract task. Subclasses set ``name`` (via :func:`~audiofront.tasks.register_task`)."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config: dict[str, Any] = copy.deepcopy(dict(config))
+
+    # ---- construction --------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> "Task":
+        """Build the task from a config dict (the recipe after overrides)."""
+        return cls(cfg)
+
+    @abc.abstractmethod
+    def build_model(self) -> nn.Module:
+        """The model to train. It must have a ``frontend`` attribute (an audiofront Frontend)."""
+
+    # ---- data ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def train_loader(self, world_size: int = 1, rank: int = 0) -> Iterable:
+        """Training batches, as a :class:`audiofront.data.sampling.ResumableLoader` (or any iterable with
+        ``set_epoch(epoch)``, ``state_dict()`` and ``load_state_dict(sd)``, whose position the trainer
+        restores on ``--resume``)."""
+
+    def valid_loader(self, world_size: int = 1, rank: int = 0) -> Optional[Iterable]:
+        """Validation batches, or ``None`` when the task has no validation set."""
+        return None
+
+    def batch_seconds(self, batch: Any) -> float:
+        """Seconds of audio in ``batch`` (for the audio-seconds/s throughput shown while training)."""
+        return 0.0
+
+    def batch_size(self, batch: Any) -> int:
+        """Number of examples in ``batch`` (weights the validation average)."""
+        return 1
+
+    def to_device(self, batch: Any, device: torch.device) -> Any:
+        """Move a batch to ``device``. The default moves every tensor of a dict/list/tuple."""
+        return _to_device(batch, device)
+
+    # ---- training ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        """The scalar loss to minimise and stats to log (floats, e.g. ``{"ctc": 1.3}``).
+
+        ``model`` may be wrapped in DistributedDataParallel: call it, do not reach into it
+        (use :func:`unwrap` if an attribute is needed). Augmentation that draws random numbers must use
+        torch's global generator (or the Python/NumPy ones): the trainer saves and restores them, which is
+        what makes ``--resume`` exact.
+        """
+
+    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:
+        """Stats of one validation batch (model in eval mode, no grad); default: the loss stats."""
+        loss, stats = self.loss(model, batch)
+        return {"loss": float(loss), **stats}
+
+    # ---- checkpoints ------------------------------------------------------------------------------
+    def checkpoint_extra(self) -> dict[str, Any]:
+        """Anything else the task wants in each checkpoint (e.g. the tokenizer dir, label names)."""
+        return {}
+
+    def model_config(self) -> dict[str, Any]:
+        """The part of the config needed to rebuild the model (stored in checkpoints). Default: all of it."""
+        return copy.deepcopy(self.config)
+
+    def checkpoint_entry(self) -> dict[str, Any]:
+        """The ``task`` entry of a checkpoint: ``{"name": ..., "config": ...}`` plus ``checkpoint_extra``."""
+        return {"name": self.name, "config": self.model_config(), **self.checkpoint_extra()}
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel (or any ``.module``) wrapper."""
+    while isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+        model = model.module
+    return model
+
+
+def _to_device(obj: Any, device: torch.device) -> Any:
+    if isinstance(obj, Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not isinstance(obj, str):
+        moved = [_to_device(v, device) for v in obj]
+        return type(obj)(moved) if isinstance(obj, list) else tuple(moved)
+    return obj

@@ -1,0 +1,109 @@
+"""Evaluate a trained classifier on a cut set: clip-level predictions as JSON lines, optionally in noise.
+
+Each clip is cut into consecutive non-overlapping windows of the training window length (the last partial
+window zero-padded), the logits of its windows are averaged (:func:`audiofront.models.classifier.clip_logits`)
+and turned into probabilities (softmax for single-label heads, sigmoids for multi-label heads). One line per
+clip and head, in the format :mod:`audiofront.scoring.classify` reads. Clips whose label is not among the
+head's training classes (e.g. a speaker never seen in training) are left out for that head and counted.
+
+Noise robustness: ``snrs`` lists SNRs in dB (``None`` = clean); white Gaussian noise is drawn per clip from a
+generator seeded by (seed, clip id), so every model compared hears exactly the same noisy test set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import torch
+from lhotse import CutSet
+
+from ..augment.noise import add_noise_snr_seeded
+from ..data.labelled import LabelledAudioDataset, as_label_list, cut_label
+from ..models.classifier import clip_logits
+from ..utils.io import atomic_path
+from . import load_model
+
+log = logging.getLogger("audiofront.classify")
+
+
+def snr_dirname(snr: Optional[float]) -> str:
+    return "clean" if snr is None else f"snr{snr:g}dB"
+
+
+@torch.no_grad()
+def predict(
+    model: torch.nn.Module,
+    task: Any,
+    cuts: CutSet,
+    snr: Optional[float] = None,
+    seed: int = 0,
+    batch_size: int = 16,
+    device: str = "cpu",
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Prediction rows for every cut and head, and the number of clips skipped per head (unknown label)."""
+    heads = task.heads
+    dataset = LabelledAudioDataset({h["name"]: (h["label"], h["kind"], h["classes"]) for h in heads},
+                                   sample_rate=task.sample_rate, cache_seconds=0)
+    cut_list = list(cuts)
+    rows: list[dict[str, Any]] = []
+    skipped = {h["name"]: 0 for h in heads}
+    for start in range(0, len(cut_list), batch_size):
+        chunk = CutSet.from_cuts(cut_list[start : start + batch_size])
+        batch = dataset[chunk]
+        audio, lens = batch["audio"], batch["audio_lens"]
+        if snr is not None:
+            audio = add_noise_snr_seeded(audio, lens, float(snr), batch["cut_ids"], seed)
+        logits = clip_logits(model, audio.to(device), lens.to(device), task.window, heads=[h["name"] for h in heads])
+        for h in heads:
+            out = logits[h["name"]].float().cpu()
+            probs = out.softmax(-1) if h["kind"] == "single" else out.sigmoid()
+            known = set(h["classes"])
+            for i, cut in enumerate(chunk):
+                value = cut_label(cut, h["label"])
+                if h["kind"] == "single":
+                    if value is None or str(value) not in known:
+                        skipped[h["name"]] += 1
+                        continue
+                    target: Any = str(value)
+                else:
+                    if value is None:
+                        skipped[h["name"]] += 1
+                        continue
+                    target = [c for c in as_label_list(value) if c in known]
+                rows.append({"id": cut.id, "task": h["name"], "kind": h["kind"], "classes": h["classes"],
+                             "target": target, "scores": [round(float(p), 6) for p in probs[i]]})
+    return rows, skipped
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    cuts_path: str | Path,
+    out_dir: str | Path,
+    snrs: Sequence[Optional[float]] = (None,),
+    seed: int = 0,
+    batch_size: int = 16,
+    device: str = "cpu",
+) -> dict[str, Path]:
+    """Write ``{out_dir}/{clean|snrXdB}/predictions.jsonl`` for each SNR; returns ``{dirname: path}``."""
+    task, model = load_model(checkpoint, device=device)
+    if task.name != "classify":
+        raise ValueError(f"{checkpoint} is a {task.name!r} checkpoint; evaluate needs a classify one")
+    if not Path(cuts_path).is_file():
+        raise FileNotFoundError(f"cuts manifest {cuts_path} does not exist")
+    cuts = CutSet.from_file(cuts_path)
+    written = {}
+    for snr in snrs:
+        rows, skipped = predict(model, task, cuts, snr=snr, seed=seed, batch_size=batch_size, device=device)
+        for head, n in skipped.items():
+            if n:
+                log.warning("head %s: %d clip(s) without a label among its training classes were not scored", head, n)
+        if not rows:
+            raise ValueError(f"no clip of {cuts_path} has a label the model knows: nothing to score")
+        path = Path(out_dir) / snr_dirname(snr) / "predictions.jsonl"
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        written[snr_dirname(snr)] = path
+    return written

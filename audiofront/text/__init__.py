@@ -1,0 +1,1 @@
+"""Text units for ASR: tokenizers (sentencepiece BPE or characters) and lexicons."""

@@ -1,0 +1,1 @@
+"""One trainer for every task: optimiser, schedule, checkpoints, resume, averaging and DDP."""

@@ -1,0 +1,55 @@
+"""AdamW and the one-cycle learning-rate schedule.
+
+The schedule is our own ``LambdaLR`` rather than ``torch.optim.lr_scheduler.OneCycleLR`` because with
+dynamic bucketing the number of steps is only estimated in advance: OneCycleLR raises past its
+``total_steps``, ours stays at the final learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def build_optimizer(
+    model: nn.Module, lr: float, weight_decay: float = 1e-2, betas: tuple[float, float] = (0.9, 0.98), eps: float = 1e-8
+) -> torch.optim.AdamW:
+    """AdamW; biases, norms' gains and other 1-D parameters (filter centre frequencies, PCEN
+    exponents, ...) get no weight decay: decaying them towards 0 is not a sensible prior."""
+    decay, no_decay = [], []
+    for _, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps)
+
+
+def one_cycle_factor(step: int, total_steps: int, pct_start: float = 0.1, div_factor: float = 25.0,
+                     final_div_factor: float = 1e4) -> float:
+    """Multiplier of the peak learning rate at ``step`` (0-based) of a one-cycle schedule.
+
+    Linear warm-up from ``1/div_factor`` to 1 over the first ``pct_start`` of the steps, then cosine
+    annealing down to ``1/(div_factor*final_div_factor)`` at ``total_steps``; constant after that.
+    """
+    total_steps = max(1, int(total_steps))
+    warm = max(1, int(round(pct_start * total_steps)))
+    start = 1.0 / div_factor
+    end = start / final_div_factor
+    if step < warm:
+        return start + (1.0 - start) * step / warm
+    t = min(1.0, (step - warm) / max(1, total_steps - warm))
+    return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def build_one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, pct_start: float = 0.1,
+                    div_factor: float = 25.0, final_div_factor: float = 1e4) -> torch.optim.lr_scheduler.LambdaLR:
+    """A ``LambdaLR`` following :func:`one_cycle_factor` (the optimiser's ``lr`` is the peak)."""
+
+    def factor(step: int) -> float:
+        return one_cycle_factor(step, total_steps, pct_start, div_factor, final_div_factor)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# LibriSpeech (any parts; Mini LibriSpeech included) with a learnable frontend and Conformer-CTC.
+#
+#   # the 19 speakers of train-clean-5 kept in ../shared: train on 17, test on 1970 and 2136
+#   bash egs/librispeech/run.sh --corpus-dir ../shared/data/LibriSpeech --parts train-clean-5 --test-speakers 1970,2136
+#   # full download (OpenSLR 12 via lhotse) and the official 4-gram LM (OpenSLR 11)
+#   bash egs/librispeech/run.sh --download true --corpus-dir download --parts train-clean-100,test-clean \
+#       --train-set train-clean-100 --test-set test-clean --download-lm 4-gram.arpa.gz
+#
+# Stages: 0 download (only with --download true), 1 manifests, 2 fixed features with `extract` (only
+# with --extract-features true; the models themselves run their frontend on raw audio), 3 lang (tokenizer,
+# lexicon, LM), 4 train, 5 decode greedy + LM, 6 score. Finished stages leave .done markers and are skipped.
+set -euo pipefail
+# Paths given as options are relative to where you run this from; the defaults live beside this script.
+here="$(cd "$(dirname "$0")" && pwd)"
+
+stage=0
+stop_stage=6
+force=false
+corpus_dir=$here/../../../shared/data/LibriSpeech
+download=false
+parts=train-clean-5
+test_speakers=1970,2136     # empty: one split per part (then set --train-set/--test-set to part names)
+train_set=train
+test_set=test
+work_dir=$here
+results=$here/RESULTS.md
+extract_features=false
+extract_frontend=fbank
+tokenizer=bpe
+vocab_size=256
+lm_order=3
+download_lm=""              # e.g. 4-gram.arpa.gz: the official LM instead of one estimated from the transcripts
+config=$here/../../recipes/librispeech_2dconv_tiny.yaml
+frontend=""
+frontend_conf=""
+encoder=""
+num_epochs=""
+max_duration=""
+device=cpu
+num_threads=2
+train_opts=""
+tag=2dconv_tiny
+beam_size=50
+lm_weight=1.0
+word_score=0.0
+decode_opts=""
+recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set work_dir results
+  extract_features extract_frontend tokenizer vocab_size lm_order download_lm config frontend frontend_conf encoder
+  num_epochs max_duration device num_threads train_opts tag beam_size lm_weight word_score decode_opts"
+
+. "$here/../utils/parse_options.sh"
+. "$here/../utils/stages.sh"
+
+data=$work_dir/data
+manifests=$data/manifests
+lang=$data/lang
+exp=$work_dir/exp/$tag
+split_opts=()
+if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); fi
+
+stage_download() {
+  if [ "$download" != true ]; then
+    log "no --download true: using the corpus in $corpus_dir"
+    return 0
+  fi
+  audiofront prepare librispeech --download --corpus-dir "$corpus_dir" --parts "$parts" --out-dir "$manifests" \
+    "${split_opts[@]}"
+}
+
+stage_manifests() {
+  audiofront prepare librispeech --corpus-dir "$corpus_dir" --parts "$parts" --out-dir "$manifests" "${split_opts[@]}"
+}
+
+stage_features() {
+  if [ "$extract_features" != true ]; then
+    log "no --extract-features true: the frontend runs inside the model on raw audio"
+    return 0
+  fi
+  for s in "$train_set" "$test_set"; do
+    audiofront extract --frontend "$extract_frontend" --cuts "$manifests/librispeech_cuts_$s.jsonl.gz" \
+      --out-dir "$data/${extract_frontend}_$s"
+  done
+}
+
+stage_lang() {
+  local opts=()
+  if [ -n "$download_lm" ]; then opts+=(--download-lm "$download_lm" --lm-dir "$data/lm"); fi
+  audiofront prepare lang --cuts "$manifests/librispeech_cuts_$train_set.jsonl.gz" --tokenizer "$tokenizer" \
+    --vocab-size "$vocab_size" --lm-order "$lm_order" --out-dir "$lang" "${opts[@]}"
+}
+
+stage_train() {
+  local opts=()
+  if [ -n "$frontend" ]; then opts+=(--frontend "$frontend"); fi
+  for kv in $frontend_conf; do opts+=(--frontend-conf "$kv"); done
+  if [ -n "$encoder" ]; then opts+=(--encoder "$encoder"); fi
+  if [ -n "$num_epochs" ]; then opts+=(--num-epochs "$num_epochs"); fi
+  if [ -n "$max_duration" ]; then opts+=(--max-duration "$max_duration"); fi
+  # shellcheck disable=SC2086
+  audiofront train --task asr --config "$config" "${opts[@]}" \
+    --train-cuts "$manifests/librispeech_cuts_$train_set.jsonl.gz" --valid-cuts "$manifests/librispeech_cuts_$test_set.jsonl.gz" \
+    --lang-dir "$lang" --exp-dir "$exp" --device "$device" --num-threads "$num_threads" $train_opts
+}
+
+stage_decode() {
+  for method in greedy lm; do
+    # shellcheck disable=SC2086
+    audiofront decode --checkpoint "$exp/avg.pt" --cuts "$manifests/librispeech_cuts_$test_set.jsonl.gz" \
+      --lang-dir "$lang" --method "$method" --beam-size "$beam_size" --lm-weight "$lm_weight" \
+      --word-score "$word_score" --device "$device" --num-threads "$num_threads" --out-dir "$exp/decode_$method" \
+      $decode_opts
+  done
+}
+
+stage_score() {
+  for method in greedy lm; do
+    audiofront score --ref "$exp/decode_$method/ref" --hyp "$exp/decode_$method/hyp" --out-dir "$exp/score_$method" \
+      --dataset "librispeech-$test_set" --results "$results" --tag "${tag}_$method"
+  done
+}
+
+run_stage 0 download "$data/.done" stage_download
+run_stage 1 manifests "$data/.done" stage_manifests
+run_stage 2 features "$data/.done" stage_features
+run_stage 3 lang "$data/.done" stage_lang
+run_stage 4 train "$exp/.done" stage_train
+run_stage 5 decode "$exp/.done" stage_decode
+run_stage 6 score "$exp/.done" stage_score

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Stage helpers for egs/*/run.sh. Needs the variables `stage` and `stop_stage` (set by the recipe).
+#
+#   run_stage N NAME MARKER_DIR FUNCTION [ARGS...]
+#
+# runs FUNCTION when stage <= N <= stop_stage, unless MARKER_DIR/stageN.NAME.done exists (a finished
+# stage is skipped; delete the marker, or pass --force true, to run it again). The marker is written
+# only when FUNCTION succeeds, so a failed or interrupted stage runs again next time.
+
+log() { echo "$(date -u '+%Y-%m-%d %H:%M:%S') [$(basename "${here:-$(pwd)}")] $*" >&2; }
+
+run_stage() {
+  local n="$1" name="$2" marker_dir="$3"
+  shift 3
+  if [ "$n" -lt "$stage" ] || [ "$n" -gt "$stop_stage" ]; then
+    return 0
+  fi
+  local marker="$marker_dir/stage$n.$name.done"
+  if [ -f "$marker" ] && [ "${force:-false}" != true ]; then
+    log "stage $n ($name): already done ($marker), skipping"
+    return 0
+  fi
+  log "stage $n ($name): start"
+  local t0
+  t0=$(date +%s)
+  "$@"
+  mkdir -p "$marker_dir"
+  date -u '+%Y-%m-%dT%H:%M:%SZ' > "$marker"
+  log "stage $n ($name): done in $(( $(date +%s) - t0 )) s"
+}

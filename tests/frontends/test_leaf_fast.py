@@ -1,0 +1,146 @@
+"""The fast LEAF energies (block FFTs, fused pooling, custom backward) against the direct reference."""
+
+import math
+
+import pytest
+import torch
+
+from audiofront.frontends import build_frontend
+from audiofront.frontends.gabor import gabor_impulse_responses, sigma_range
+from audiofront.frontends.leaf import leaf_energies_direct
+from audiofront.frontends.leaf_fast import leaf_energies_fast
+from audiofront.frontends.pooling import gaussian_windows
+
+
+def edge_parameters(channels, kernel_size, generator, dtype):
+    """Random constrained parameters, a third of them exactly on a bound of their range."""
+
+    def draw(lo, hi):
+        u = torch.rand(channels, generator=generator, dtype=torch.float64)
+        pick = torch.randint(0, 3, (channels,), generator=generator)
+        value = torch.where(pick == 0, torch.full_like(u, lo), torch.where(pick == 1, torch.full_like(u, hi), lo + (hi - lo) * u))
+        return value.to(dtype).requires_grad_()
+
+    mu = draw(0.0, math.pi)
+    sigma = draw(*sigma_range(kernel_size))
+    width = draw(2.0 / kernel_size, 0.5)
+    return mu, sigma, width
+
+
+def energies_and_grads(fn, x, mu, sigma, width, kernel_size, stride, weights):
+    h = gabor_impulse_responses(mu, sigma, kernel_size)
+    w = gaussian_windows(width, kernel_size)
+    out = fn(x, h, w, stride)
+    grads = torch.autograd.grad((out * weights).sum(), [x, mu, sigma, width])
+    return (out,) + grads
+
+
+def relative_errors(fast, ref):
+    """Max abs difference over the max abs reference value, per tensor. A gradient that is exactly zero in
+    theory (e.g. d/dmu for a 1-sample input, where only the centre tap counts) is compared on an absolute
+    scale of 1e-6 instead."""
+    names = ("energies", "d/dx", "d/dmu", "d/dsigma", "d/dwidth")
+    return {
+        n: float((a - b).abs().max() / b.abs().max().clamp(min=1e-6)) for n, a, b in zip(names, fast, ref)
+    }
+
+
+@pytest.mark.parametrize(
+    "length, kernel_size, stride, n_fft, save_limit",
+    [
+        (1, 401, 160, None, None),
+        (100, 401, 160, None, 0),
+        (160, 401, 160, None, None),
+        (161, 401, 160, None, 0),
+        (1999, 401, 160, None, None),
+        (9000, 401, 160, 1024, None),  # many small blocks, kept filter outputs
+        (9000, 401, 160, 1024, 0),  # many small blocks, recomputed in backward
+        (20000, 401, 160, None, 0),
+        (3000, 41, 16, None, None),  # other geometries: window over several strides
+        (3000, 101, 160, None, 0),  # stride longer than the window
+        (3000, 401, 80, 2048, None),
+    ],
+)
+def test_float64_equal_to_reference(length, kernel_size, stride, n_fft, save_limit):
+    gen = torch.Generator().manual_seed(length + kernel_size)
+    mu, sigma, width = edge_parameters(6, kernel_size, gen, torch.float64)
+    x = torch.randn(2, length, generator=gen, dtype=torch.float64).requires_grad_()
+    weights = torch.randn(2, 6, 1 + length // stride, generator=gen, dtype=torch.float64)
+    ref = energies_and_grads(leaf_energies_direct, x, mu, sigma, width, kernel_size, stride, weights)
+
+    def fast(*args):
+        return leaf_energies_fast(*args, n_fft=n_fft, save_limit=save_limit)
+
+    got = energies_and_grads(fast, x, mu, sigma, width, kernel_size, stride, weights)
+    assert got[0].shape == ref[0].shape
+    errors = relative_errors(got, ref)
+    assert max(errors.values()) < 1e-10, errors
+
+
+@pytest.mark.parametrize("seconds, channels", [(0.1, 16), (1.0, 16), (4.0, 8), (60.0, 1)])
+def test_float32_within_1e4_of_reference(seconds, channels):
+    """The acceptance criterion: outputs and every gradient within 1e-4 of the output scale in float32.
+
+    Measured: about 1e-6 for every tensor at every length (float32 rounding of either implementation; the
+    reference computed by two conv1d backends differs from itself by 1e-7 to 2e-6).
+    """
+    length = int(seconds * 16000)
+    gen = torch.Generator().manual_seed(channels)
+    mu, sigma, width = edge_parameters(channels, 401, gen, torch.float32)
+    x = (torch.rand(1, length, generator=gen) * 2 - 1).requires_grad_()
+    weights = torch.randn(1, channels, 1 + length // 160, generator=gen)
+    # oneDNN's conv1d is 10x slower than the plain kernels for these shapes; same op, same definition
+    with torch.backends.mkldnn.flags(enabled=False):
+        ref = energies_and_grads(leaf_energies_direct, x, mu, sigma, width, 401, 160, weights)
+    got = energies_and_grads(leaf_energies_fast, x, mu, sigma, width, 401, 160, weights)
+    errors = relative_errors(got, ref)
+    assert max(errors.values()) < 1e-4, errors
+
+
+@pytest.mark.parametrize("compression", ["spcen", "log"])
+def test_frontend_fast_equals_direct(compression):
+    """Whole frontend (floor, compression, masking) at random in-range parameters: features and gradients."""
+    torch.manual_seed(0)
+    fe = build_frontend("leaf", n_filters=12, compression=compression)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in fe.parameters():
+            p.mul_(0.5 + torch.rand(p.shape, generator=gen))
+    x = torch.randn(3, 12345, generator=gen) * torch.tensor([[1.0], [0.01], [0.3]])
+    lengths = torch.tensor([12345, 7000, 160])
+    weights = torch.randn(3, 1 + 12345 // 160, 12, generator=gen)
+    results = {}
+    for impl in ("direct", "fast"):
+        feats, frames = fe(x, lengths) if impl == "fast" else _direct(fe, x, lengths)
+        grads = torch.autograd.grad((feats * weights).sum(), list(fe.parameters()))
+        results[impl] = (feats, frames, grads)
+    (fd, nd, gd), (ff, nf, gf) = results["direct"], results["fast"]
+    assert torch.equal(nd, nf)
+    assert float((ff - fd).abs().max() / fd.abs().max()) < 1e-4
+    for (name, _), a, b in zip(fe.named_parameters(), gf, gd):
+        assert float((a - b).abs().max() / b.abs().max()) < 1e-4, name
+
+
+def _direct(fe, x, lengths):
+    fe.config.impl = "direct"
+    try:
+        return fe(x, lengths)
+    finally:
+        fe.config.impl = "fast"
+
+
+def test_input_gradient_only_when_asked_and_no_grad_forward():
+    fe = build_frontend("leaf", n_filters=4)
+    x = torch.randn(1, 4000)
+    with torch.no_grad():
+        a, _ = fe(x)
+    b, _ = fe(x)
+    assert torch.equal(a, b.detach())
+    b.sum().backward()
+    assert x.grad is None and all(p.grad is not None for p in fe.parameters())
+
+
+def test_rejects_even_filters():
+    h = torch.zeros(2, 400, dtype=torch.complex64)
+    with pytest.raises(ValueError, match="odd"):
+        leaf_energies_fast(torch.zeros(1, 100), h, torch.ones(2, 400), 160)

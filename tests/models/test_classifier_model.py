@@ -1,0 +1,40 @@
+import torch
+
+from audiofront.models.classifier import AudioClassifier, FeatureMasking, clip_logits, split_windows
+
+
+def test_split_windows_pads_the_last_partial_window():
+    audio = torch.zeros(2, 25)
+    audio[0, :25] = torch.arange(1, 26).float()
+    audio[1, :7] = torch.arange(1, 8).float()
+    wins, lens, owner = split_windows(audio, torch.tensor([25, 7]), 10)
+    assert wins.shape == (4, 10)
+    assert owner.tolist() == [0, 0, 0, 1]
+    assert lens.tolist() == [10, 10, 5, 7]
+    assert wins[2].tolist() == [21, 22, 23, 24, 25, 0, 0, 0, 0, 0]
+    assert wins[3, :7].tolist() == list(range(1, 8)) and wins[3, 7:].abs().sum() == 0
+
+
+def test_clip_logits_is_the_mean_of_window_logits():
+    torch.manual_seed(0)
+    model = AudioClassifier("mel", {"a": 3, "b": 2}, encoder="mlp").eval()
+    audio = torch.randn(2, 40000) * 0.1
+    lens = torch.tensor([40000, 12000])
+    out = clip_logits(model, audio, lens, 16000)
+    # by hand: clip 0 -> windows [0:16000], [16000:32000], [32000:40000]+zeros; clip 1 -> one padded window
+    w = torch.zeros(4, 16000)
+    w[0], w[1], w[2, :8000] = audio[0, :16000], audio[0, 16000:32000], audio[0, 32000:40000]
+    w[3, :12000] = audio[1, :12000]
+    with torch.no_grad():
+        ref = model(w, torch.full((4,), 16000))
+    assert torch.allclose(out["a"][0], ref["a"][:3].mean(0), atol=1e-5)
+    assert torch.allclose(out["b"][1], ref["b"][3], atol=1e-5)
+
+
+def test_feature_masking_masks_and_keeps_shape():
+    torch.manual_seed(0)
+    m = FeatureMasking(time_masks=2, time_width=5, freq_masks=2, freq_width=3)
+    x = torch.ones(4, 50, 20)
+    y = m(x, torch.tensor([50, 50, 30, 10]))
+    assert y.shape == x.shape
+    assert (y == 0).any() and (y == 1).any()

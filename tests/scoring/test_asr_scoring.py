@@ -1,0 +1,73 @@
+"""WER counts, the sclite-style summary, alignments and RESULTS.md rows on hand-made transcripts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audiofront.scoring.asr import (
+    append_results_row,
+    read_kaldi_text,
+    score_files,
+    score_texts,
+)
+
+REF = {
+    "u1": "THE CAT SAT",  # hyp: one substitution
+    "u2": "GO LEFT NOW",  # hyp: one deletion (LEFT)
+    "u3": "STOP",  # hyp: one insertion (STOP STOP)
+    "u4": "ONE TWO THREE FOUR",  # hyp: exact
+    "u5": "UP DOWN",  # missing from the hyp -> two deletions
+}
+HYP = {"u1": "THE BAT SAT", "u2": "GO NOW", "u3": "STOP STOP", "u4": "ONE TWO THREE FOUR", "u9": "EXTRA"}
+
+
+def test_counts_by_hand():
+    r = score_texts(REF, HYP, dataset="demo")
+    c = r.counts()
+    # Words: 3 + 3 + 1 + 4 + 2 = 13. Correct: 2 + 2 + 1 + 4 + 0 = 9.
+    assert c == {"sentences": 5, "words": 13, "correct": 9, "substitutions": 1, "deletions": 3, "insertions": 1,
+                 "sentence_errors": 4}
+    assert r.missing_hyp == ["u5"] and r.extra_hyp == ["u9"]
+    assert r.wer == pytest.approx(100 * 5 / 13)
+    row = r.summary_row()
+    assert (row["Snt"], row["Wrd"]) == (5, 13)
+    assert row["Corr"] == round(100 * 9 / 13, 2) and row["Sub"] == round(100 / 13, 2)
+    assert row["Del"] == round(300 / 13, 2) and row["Ins"] == round(100 / 13, 2)
+    assert row["Err"] == round(500 / 13, 2) and row["S.Err"] == 80.0
+    u1 = next(u for u in r.utts if u.utt == "u1")
+    assert u1.ops == [("C", "THE", "THE"), ("S", "CAT", "BAT"), ("C", "SAT", "SAT")]
+
+
+def test_files_alignment_and_results_rows(tmp_path):
+    (tmp_path / "ref").write_text("".join(f"{u} {t}\n" for u, t in REF.items()))
+    (tmp_path / "hyp").write_text("".join(f"{u} {t}\n" for u, t in HYP.items()) + "u6\n")
+    assert read_kaldi_text(tmp_path / "hyp")["u6"] == ""
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Demo results\n\nSome notes that must stay.\n")
+    r = score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "score", dataset="demo", results_md=results, tag="greedy")
+    summary = (tmp_path / "score" / "wer_summary.md").read_text()
+    assert summary.splitlines()[0] == "| dataset | Snt | Wrd | Corr | Sub | Del | Ins | Err | S.Err |"
+    assert "| demo | 5 | 13 | 69.23 | 7.69 | 23.08 | 7.69 | 38.46 | 80.0 |" in summary
+    align = (tmp_path / "score" / "per_utt.txt").read_text()
+    assert "u2 ref  GO  LEFT  NOW" in align and "u2 hyp  GO  ***   NOW" in align and "u2 op   C   D     C" in align
+    assert "u3 #csid 1 0 0 1" in align
+    assert json.loads((tmp_path / "score" / "wer.json").read_text())["counts"]["deletions"] == 3
+
+    append_results_row(results, "lm", {**r.summary_row(), "Err": 1.0}, date="d")
+    lines = results.read_text().splitlines()
+    assert lines[:3] == ["# Demo results", "", "Some notes that must stay."]
+    rows = [ln for ln in lines if ln.startswith("| greedy") or ln.startswith("| lm")]
+    assert len(rows) == 2 and rows[1].startswith("| lm | demo | 5 | 13 |") and rows[1].endswith("| 1.0 | 80.0 | d |")
+    assert sum(ln.startswith("| tag |") for ln in lines) == 1  # one table, rows appended below its header
+
+
+def test_bad_transcripts_are_reported(tmp_path):
+    (tmp_path / "dup").write_text("u1 A\nu1 B\n")
+    with pytest.raises(ValueError, match="dup:2: utterance 'u1' appears twice"):
+        read_kaldi_text(tmp_path / "dup")
+    with pytest.raises(FileNotFoundError, match="nope"):
+        read_kaldi_text(tmp_path / "nope")
+    with pytest.raises(ValueError, match="no utterances"):
+        score_texts({}, {"a": "B"})

@@ -1,0 +1,134 @@
+"""Trainer parts: resumable data position, one-cycle schedule, checkpoint averaging, config merging."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from asr_train_synth import make_corpus
+from audiofront.cli.train import build_configs
+from audiofront.training.averaging import average_checkpoints, average_state_dicts
+from audiofront.training.optim import build_one_cycle, one_cycle_factor
+from audiofront.training.trainer import TrainConfig
+
+
+class _Ids(torch.utils.data.Dataset):
+    def __getitem__(self, cuts):
+        return [c.id for c in cuts]
+
+
+@pytest.fixture(scope="module")
+def cuts_path(tmp_path_factory):
+    return make_corpus(tmp_path_factory.mktemp("parts"), n=20)
+
+
+def test_resumable_loader_continues_after_the_last_received_batch(cuts_path):
+    from lhotse import CutSet
+
+    from audiofront.data.sampling import ResumableLoader, make_sampler
+
+    cuts = CutSet.from_file(cuts_path)
+
+    def loader():
+        return ResumableLoader(make_sampler(cuts, max_duration=3.0, shuffle=True, num_buckets=2, seed=5), _Ids())
+
+    full = loader()
+    full.set_epoch(2)
+    everything = list(full)
+    assert len(everything) >= 4
+    assert full.state_dict() == {"epoch": 3, "batches_done": 0}  # exhausted: on to the next epoch
+    assert sorted(i for b in everything for i in b) == sorted(c.id for c in cuts)
+
+    part = loader()
+    part.set_epoch(2)
+    it = iter(part)
+    head = [next(it) for _ in range(3)]
+    state = part.state_dict()
+    assert state == {"epoch": 2, "batches_done": 3}
+    again = loader()
+    again.load_state_dict(state)
+    again.set_epoch(2)
+    assert head + list(again) == everything
+    # another epoch is another order
+    other = loader()
+    other.set_epoch(3)
+    assert list(other) != everything
+
+
+def test_sampler_refuses_a_cut_longer_than_a_batch(cuts_path):
+    from lhotse import CutSet
+
+    from audiofront.data.sampling import make_sampler
+
+    with pytest.raises(ValueError, match="longest cut"):
+        make_sampler(CutSet.from_file(cuts_path), max_duration=0.5)
+
+
+def test_one_cycle_schedule():
+    total = 100
+    assert one_cycle_factor(0, total, 0.1, 25, 1e4) == pytest.approx(1 / 25)
+    assert one_cycle_factor(10, total, 0.1, 25, 1e4) == pytest.approx(1.0)
+    assert one_cycle_factor(5, total, 0.1, 25, 1e4) == pytest.approx(1 / 25 + (1 - 1 / 25) * 0.5)
+    mid = 10 + 45  # half-way through the cosine
+    end = 1 / 25 / 1e4
+    assert one_cycle_factor(mid, total, 0.1, 25, 1e4) == pytest.approx(end + (1 - end) * 0.5)
+    assert one_cycle_factor(total, total, 0.1, 25, 1e4) == pytest.approx(end)
+    assert one_cycle_factor(total + 50, total, 0.1, 25, 1e4) == pytest.approx(end)  # past the end: stays
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    sched = build_one_cycle(opt, total)
+    lrs = []
+    for _ in range(total):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert max(lrs) == pytest.approx(1e-3) and lrs.index(max(lrs)) == 10
+    assert all(a <= b for a, b in zip(lrs[:10], lrs[1:11])) and all(a >= b for a, b in zip(lrs[10:-1], lrs[11:]))
+
+
+def test_average_state_dicts():
+    a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3), "h": torch.tensor([1.0], dtype=torch.float16)}
+    b = {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(5), "h": torch.tensor([2.0], dtype=torch.float16)}
+    avg = average_state_dicts([a, b])
+    assert torch.equal(avg["w"], torch.tensor([2.0, 4.0]))
+    assert int(avg["n"]) == 5  # integer buffers come from the newest
+    assert avg["h"].dtype == torch.float16 and float(avg["h"]) == 1.5
+    with pytest.raises(ValueError, match="different parameters"):
+        average_state_dicts([a, {"w": a["w"]}])
+
+
+def test_average_checkpoints_file(tmp_path):
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"epoch-{i}.pt"
+        torch.save({"model": {"w": torch.full((2,), float(i))}, "optimizer": {}, "task": {"name": "asr"},
+                    "frontend": {"name": "fbank", "config": {}}}, p)
+        paths.append(p)
+    avg = average_checkpoints(paths[1:], tmp_path / "avg.pt")
+    loaded = torch.load(tmp_path / "avg.pt", weights_only=False)
+    assert torch.equal(loaded["model"]["w"], torch.full((2,), 1.5))
+    assert "optimizer" not in loaded and loaded["task"] == {"name": "asr"} and loaded["frontend"]["name"] == "fbank"
+    assert avg["averaged_from"] == ["epoch-1.pt", "epoch-2.pt"]
+
+
+def test_command_line_overrides_the_recipe(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "task: asr\nfrontend: 2dconv\nfrontend_conf: {n_filters: 8}\nmax_duration: 60\n"
+        "encoder_conf: {num_layers: 4}\ntraining: {num_epochs: 8, lr: 2.0e-3}\n"
+    )
+    name, cfg, train = build_configs(recipe, None, {"max_duration": 30.0, "lang_dir": None}, None, {"channels": [4, 4]},
+                                     {"num_epochs": 2, "lr": None}, {"encoder_conf.num_layers": 2, "training.lr": "1e-3"})
+    assert name == "asr"
+    assert cfg["frontend_conf"] == {"n_filters": 8, "channels": [4, 4]}
+    assert cfg["max_duration"] == 30.0 and "lang_dir" not in cfg
+    assert cfg["encoder_conf"] == {"num_layers": 2}
+    tc = TrainConfig.from_dict(train)
+    assert tc.num_epochs == 2 and tc.lr == pytest.approx(1e-3)
+    # another frontend: the recipe's options of the old one are dropped
+    _, cfg2, _ = build_configs(recipe, None, {}, "fbank", {}, {}, {})
+    assert cfg2["frontend"] == "fbank" and cfg2["frontend_conf"] == {}
+    with pytest.raises(ValueError, match="unknown training option"):
+        TrainConfig.from_dict({"epochs": 3})
