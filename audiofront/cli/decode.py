@@ -39,4 +39,4 @@ def main(
         Console(stderr=True).print(f"[red]decode: {e}[/red]")
         raise typer.Exit(1)
     Console().print(f"decoded {s.num_utts} utterances ({s.audio_seconds:.1f} s of audio) in {s.decode_seconds:.1f} s "
-                    f"(RTF {s.rtf:.3f}) -> {s.out_dir}/hyp")
+                    f"(RTF {s.rtf:.3f}) -> {s.out_dir}/hyp", soft_wrap=True)

@@ -40,7 +40,7 @@ def _register() -> None:
 
     app.command("train", help="Train a model (--task asr|classify) from a recipe YAML; --resume, DDP via torchrun.")(train_cmd.main)
 
-    from . import decode, prepare_lang, score  # noqa: E401  (ASR-DECODE)
+    from . import decode, prepare_lang, score  # ASR-DECODE
     prepare.app.command("lang", help="Tokenizer + lexicon + n-gram LM (modified Kneser-Ney, or --download-lm) from training cuts.")(prepare_lang.main)
     app.command("decode", help="CTC greedy or lexicon + n-gram LM beam search over a cut set; writes Kaldi text.")(decode.main)
     app.command("score", help="WER (sclite-style table, alignments, RESULTS.md row) or --task classify scores.")(score.main)

@@ -33,5 +33,6 @@ def main(
         raise typer.Exit(1)
     Console().print(
         f"lang dir {out_dir}: {info['tokenizer']} tokenizer ({info['vocab_size']} outputs), "
-        f"{info['num_words']} words, LM {info['lm']} ({info['lm_source']}) from {info['num_transcripts']} transcripts"
+        f"{info['num_words']} words, LM {info['lm']} ({info['lm_source']}) from {info['num_transcripts']} transcripts",
+        soft_wrap=True,
     )

@@ -9,6 +9,7 @@ Recipe YAML: ``task: NAME``, ``training: {TrainConfig fields}`` and the task's o
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 from typing import Any, List, Optional
@@ -128,7 +129,8 @@ def main(
         raise typer.BadParameter(str(e)) from None
     if int(os.environ.get("RANK", "0")) == 0:
         resolved = {"task": name, **the_task.config, "training": trainer_cfg.to_dict()}
-        resolved["training"]["betas"] = list(resolved["training"]["betas"])
+        # plain data only (tuples -> lists, anything exotic -> its string) so that the file reads back as YAML
+        resolved = json.loads(json.dumps(resolved, default=str))
         atomic_write_text(Path(trainer_cfg.exp_dir) / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     out = Trainer(the_task, trainer_cfg).fit(resume=resume)
     if int(os.environ.get("RANK", "0")) == 0:

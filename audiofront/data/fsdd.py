@@ -32,7 +32,8 @@ _NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)$")
 
 
 def find_recordings_dir(corpus_dir: str | Path) -> Path:
-    corpus_dir = Path(corpus_dir)
+    # absolute: the manifests must stay valid whatever the working directory of later commands
+    corpus_dir = Path(corpus_dir).resolve()
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"FSDD folder {corpus_dir} does not exist (expected a folder with recordings/*.wav)")
     rec = corpus_dir / "recordings"
@@ -95,7 +96,7 @@ def prepare_fsdd(
     resampled = [i for i in report.issues if i.kind == "resampled"]
     if resampled:
         report.issues = [i for i in report.issues if i.kind != "resampled"]
-        report.note(f"{len(resampled)} file(s) at another rate than {sample_rate} Hz ({resampled[0].detail}): resampled")
+        report.note(f"{len(resampled)} file(s) not at {sample_rate} Hz, e.g. {resampled[0].detail}")
     if not utts:
         raise ValueError(f"no usable FSDD recordings in {rec_dir}")
     manifests = build_manifests(utts, sample_rate=sample_rate)

@@ -61,6 +61,46 @@ def collect_classes(cuts: CutSet, key: str, kind: str) -> list[str]:
     return sorted(seen, key=order)
 
 
+def _transform_fields(t: Any) -> tuple[str, dict]:
+    if isinstance(t, dict):
+        return t.get("name", ""), t.get("kwargs", {})
+    return type(t).__name__, {"source_sampling_rate": getattr(t, "source_sampling_rate", None),
+                              "target_sampling_rate": getattr(t, "target_sampling_rate", None)}
+
+
+def fast_resampled_audio(cut: Cut) -> Optional[np.ndarray]:
+    """Audio of a whole-file cut whose only transform is a resampling, resampled with a polyphase filter
+    (``scipy.signal.resample_poly``); ``None`` for any other cut (then lhotse loads it).
+
+    Why: lhotse's own resampler took ~160 ms per 0.4 s FSDD clip here, against ~2 ms for resample_poly, so
+    the first epoch of a 2000-clip corpus spent minutes resampling.
+    """
+    rec = cut.recording
+    if rec is None or len(rec.sources) != 1 or rec.sources[0].type != "file" or len(rec.transforms or []) != 1:
+        return None
+    name, kw = _transform_fields(rec.transforms[0])
+    if name != "Resample" or not kw.get("source_sampling_rate") or not kw.get("target_sampling_rate"):
+        return None
+    if cut.start != 0 or abs(cut.duration - rec.duration) > 1e-6:
+        return None
+    import math
+
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    x, sr = sf.read(rec.sources[0].source, dtype="float32", always_2d=True)
+    if sr != int(kw["source_sampling_rate"]):
+        return None
+    x = x.mean(axis=1)
+    src, tgt = int(kw["source_sampling_rate"]), int(kw["target_sampling_rate"])
+    g = math.gcd(src, tgt)
+    y = resample_poly(x, tgt // g, src // g).astype(np.float32)
+    n = cut.num_samples
+    if y.shape[0] < n:
+        y = np.pad(y, (0, n - y.shape[0]))
+    return y[:n]
+
+
 class LabelledAudioDataset(Dataset):
     """Padded raw audio plus label tensors for each head ``{name: (label key, kind, classes)}``."""
 
@@ -82,7 +122,9 @@ class LabelledAudioDataset(Dataset):
                 f"prepare the corpus with resampling (cut.resample({self.sample_rate}))"
             )
         try:
-            audio = np.asarray(cut.load_audio(), dtype=np.float32)
+            audio = fast_resampled_audio(cut)
+            if audio is None:
+                audio = np.asarray(cut.load_audio(), dtype=np.float32)
         except Exception as e:  # noqa: BLE001 - name the cut whatever went wrong
             raise RuntimeError(f"could not load audio of cut {cut.id}: {e}") from e
         audio = audio.mean(axis=0) if audio.ndim == 2 else audio

@@ -52,7 +52,7 @@ def _probe_into(entries: list[tuple[Path, str, str, dict, Optional[str]]], repor
 
 
 def prepare_cremad(corpus_dir: str | Path, out_dir: str | Path, sample_rate: int = 16000) -> tuple[dict, DataReport]:
-    corpus_dir = Path(corpus_dir)
+    corpus_dir = Path(corpus_dir).resolve()
     wav_dir = corpus_dir / "AudioWAV" if (corpus_dir / "AudioWAV").is_dir() else corpus_dir
     files = sorted(wav_dir.glob("*.wav"))
     if not files:
@@ -73,7 +73,7 @@ def prepare_cremad(corpus_dir: str | Path, out_dir: str | Path, sample_rate: int
 
 
 def prepare_nsynth(corpus_dir: str | Path, out_dir: str | Path, sample_rate: int = 16000) -> tuple[dict, DataReport]:
-    corpus_dir = Path(corpus_dir)
+    corpus_dir = Path(corpus_dir).resolve()
     report = DataReport("nsynth")
     entries = []
     for split in ("train", "valid", "test"):
@@ -96,7 +96,7 @@ def prepare_voxceleb1_identification(corpus_dir: str | Path, out_dir: str | Path
     from lhotse import CutSet, RecordingSet, SupervisionSet
     from lhotse.recipes import prepare_voxceleb
 
-    corpus_dir = Path(corpus_dir)
+    corpus_dir = Path(corpus_dir).resolve()
     split_file = corpus_dir / "iden_split.txt"
     if not split_file.is_file():
         raise FileNotFoundError(f"{split_file} not found: the identification split list of VoxCeleb1 is needed")

@@ -28,7 +28,7 @@ PART = "speech_commands_v0.02"
 
 def find_part_dir(corpus_dir: str | Path) -> Path:
     """The folder holding ``testing_list.txt`` (the corpus dir itself, or its v0.02 part, or lhotse's layout)."""
-    corpus_dir = Path(corpus_dir)
+    corpus_dir = Path(corpus_dir).resolve()  # absolute paths in the manifests
     for cand in (corpus_dir, corpus_dir / PART, corpus_dir / "SpeechCommands2" / PART):
         if (cand / "testing_list.txt").is_file():
             return cand
@@ -43,7 +43,7 @@ def download(target_dir: str | Path) -> Path:
     from lhotse.recipes import download_speechcommands
 
     root = download_speechcommands(speechcommands_version="2", target_dir=target_dir)
-    return Path(root) / PART
+    return (Path(root) / PART).resolve()
 
 
 def _read_list(path: Path) -> set[str]:

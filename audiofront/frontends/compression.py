@@ -24,7 +24,6 @@ to chunk. This is causal, so zero frames appended by batch padding never change 
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch

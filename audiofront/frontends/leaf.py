@@ -5,7 +5,9 @@ waveform ``[B, T]``
      (:mod:`.gabor`; 2 parameters per filter)
   -> squared modulus
   -> depthwise Gaussian lowpass pooling, ``window_length`` taps, stride ``hop_length``, frames centred on
-     samples 0, hop, 2 hop, ... (:mod:`.pooling`; 1 parameter per filter)
+     samples 0, hop, 2 hop, ... (:mod:`.pooling`; 1 parameter per filter); the filter outputs pooled around
+     the ends are those of the zero-extended waveform (see :func:`leaf_energies_direct`), so zero padding
+     after a sequence never changes its frames
   -> floor at ``energy_floor`` (1e-5)
   -> compression: ``spcen`` (default; 4 parameters per filter), ``pcen`` (3) or ``log`` (0) (:mod:`.compression`)
   -> features ``[B, 1 + T // hop_length, n_filters]``.
@@ -24,20 +26,37 @@ from dataclasses import dataclass
 from typing import Literal, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
 from .compression import COMPRESSIONS, build_compression
 from .gabor import GaborFilterbank, gabor_energy_direct
-from .pooling import GaussianLowpass, strided_pool_direct
+from .pooling import GaussianLowpass
 from .registry import register_frontend
 
 IMPLS = ("direct", "fast")
 
 
 def leaf_energies_direct(waveforms: Tensor, impulse_responses: Tensor, windows: Tensor, stride: int) -> Tensor:
-    """Reference LEAF energies before flooring: ``[B, T] -> [B, C, 1 + T // stride]``."""
-    return strided_pool_direct(gabor_energy_direct(waveforms, impulse_responses), windows, stride)
+    """Reference LEAF energies before flooring: ``[B, T] -> [B, C, 1 + T // stride]``.
+
+    Frame ``k`` is centred on sample ``k * stride`` and pools the squared moduli of the filter outputs at
+    ``k * stride - K//2 .. k * stride + K//2``; the filter outputs are those of the waveform *zero-extended* on
+    both sides (full-rate ``conv1d`` with zero padding), so the frames near the end also pool the filters'
+    ringing past the last sample. Zero-padding the energies instead (LEAF's TensorFlow code, 'same' padding
+    twice) would make the last frames of a sequence depend on whether the batch is padded after it, which the
+    frontend interface forbids (measured: up to 0.37 difference in log features on the last frame).
+    """
+    kernel_size = impulse_responses.shape[-1]
+    half = kernel_size // 2
+    length = waveforms.shape[-1]
+    last = (length // stride) * stride  # centre of the last frame
+    # outputs at n = -half .. last + half: 'same' convolution of the signal extended by `half` zeros on the
+    # left and enough on the right, then cropped
+    right = max(0, last + half + 1 - length)
+    energy = gabor_energy_direct(F.pad(waveforms, (half, right)), impulse_responses)[..., : last + 2 * half + 1]
+    return F.conv1d(energy, windows.to(energy.dtype).unsqueeze(1), stride=stride, groups=windows.shape[0])
 
 
 @register_frontend("leaf")

@@ -1,13 +1,12 @@
 """Fast, exact LEAF energies: FFT filtering in overlap-save blocks, fused squared modulus and strided pooling.
 
-Computes the function of :func:`.leaf.leaf_energies_direct` (the reference: full-rate ``conv1d`` with ``K``-tap
-complex filters and zero 'same' padding, squared modulus, depthwise ``K``-tap pooling at stride ``s`` with
-frames centred on samples ``0, s, 2s, ...``), up to float rounding:
+Computes the function of :func:`.leaf.leaf_energies_direct` (the reference: full-rate ``conv1d`` of the
+zero-extended signal with ``K``-tap complex filters, squared modulus, depthwise ``K``-tap pooling at stride
+``s`` with frames centred on samples ``0, s, 2s, ...``), up to float rounding:
 
-    E[b, c, k] = sum_j w_c[j] e_c[b, k s + j - K//2],
-    e_c[b, n] = |y_c[b, n]|^2 for 0 <= n < T (else 0),   y_c[b, n] = sum_t h_c[t] x[b, n + t],
+    E[b, c, k] = sum_j w_c[j] |y_c[b, k s + j - K//2]|^2,   y_c[b, n] = sum_t h_c[t] x[b, n + t],
 
-with ``x`` zero outside ``[0, T)``.
+with ``x`` zero outside ``[0, T)`` (the filter outputs around the ends are those of the zero-extended signal).
 
 How:
 
@@ -36,8 +35,9 @@ import math
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
-_GROUP_ELEMENTS = 1 << 20  # filter-output samples (2C x N per block) per group of blocks: 4 MiB in float32
+_GROUP_ELEMENTS = 1 << 19  # filter-output samples (2C x N per block) per group of blocks: 2 MiB in float32
 SAVE_LIMIT = 1 << 30  # bytes of filter outputs kept from forward to backward (else recomputed)
 _FFT_SIZES = tuple(sorted({m << k for m in (1, 3) for k in range(9, 16)}))
 
@@ -116,47 +116,34 @@ def _filter_spectra(h_re: Tensor, h_im: Tensor, n_fft: int) -> Tensor:
     return torch.fft.rfft(_circular(torch.cat([h_re, h_im]), n_fft), n=n_fft)
 
 
-def _filter_outputs(spec_x: Tensor, corr: Tensor, geo: _Geometry) -> Tensor:
-    """Real and imaginary filter outputs on the positions a block pools: ``[G, 2C, rows * stride]``.
+def _filter_outputs(spec_x: Tensor, corr: Tensor, geo: _Geometry, work: Tensor, out: Tensor) -> Tensor:
+    """Real and imaginary filter outputs of blocks, written to ``out`` ``[G, 2C, N]``; returns the view
+    ``[G, 2C, rows * stride]`` of the positions the blocks pool.
 
     ``y[p] = sum_t h[t] x[p + t]`` is, for real ``h``, ``Y = X * conj(DFT(h circular))``: ``corr`` holds the
-    conjugated filter spectra.
+    conjugated filter spectra. ``work`` ``[G, 2C, F]`` (complex) receives the products.
     """
-    return torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)[..., geo.start : geo.stop]
+    torch.mul(spec_x.unsqueeze(1), corr, out=work)
+    torch.fft.irfft(work, n=geo.n_fft, out=out)
+    return out[..., geo.start : geo.stop]
 
 
-def _valid_mask(geo: _Geometry, s0: int, s1: int, dtype, device):
-    """``[G, 1, rows * s]`` mask of energy positions inside the signal for segments ``s0:s1``, or ``None``.
-
-    The reference computes the filter outputs only on ``[0, T)`` ('same' convolution) and pools them with
-    zero padding: energies outside the signal are zero, although the filter outputs there are not.
-    """
-    blocks = torch.arange(s0, s1) % geo.n_blocks
-    first = int(blocks.min()) * geo.block_hop - geo.half  # global sample of energy position 0
-    last = int(blocks.max()) * geo.block_hop - geo.half + geo.width - 1
-    if first >= 0 and last < geo.length:
-        return None
-    n = (blocks.to(device) * geo.block_hop - geo.half)[:, None] + torch.arange(geo.width, device=device)[None, :]
-    return ((n >= 0) & (n < geo.length)).to(dtype).unsqueeze(1)
+def _energy(y: Tensor, channels: int) -> Tensor:
+    """``[G, 2C, L]`` real/imaginary outputs -> ``[G, C, L]`` squared modulus."""
+    return torch.addcmul(y[:, channels:].square(), y[:, :channels], y[:, :channels])
 
 
-def _energy(y: Tensor, channels: int, mask) -> Tensor:
-    """``[G, 2C, L]`` real/imaginary outputs -> ``[G, C, L]`` squared modulus, zero outside the signal."""
-    energy = torch.addcmul(y[:, channels:].square(), y[:, :channels], y[:, :channels])
-    return energy if mask is None else energy.mul_(mask)
-
-
-def _pool(energy: Tensor, w_rows_t: Tensor, geo: _Geometry) -> Tensor:
+def _pool(energy: Tensor, w_rows: Tensor, geo: _Geometry) -> Tensor:
     """``[G, C, rows * s]`` energies -> ``[G, C, frames_per_block]`` pooled frames of the blocks.
 
-    ``w_rows_t`` is ``[C, s, n_seg]``: the window cut in rows of ``s`` taps (transposed).
+    ``w_rows`` is ``[C, n_seg, s]``: the window cut in rows of ``s`` taps.
     """
     rows = energy.reshape(*energy.shape[:-1], geo.rows, geo.stride)  # [G, C, R, s]
-    # partial[g, c, m, seg] = sum_r rows[g, c, m, r] * w[c, seg * s + r]
-    partial = torch.matmul(rows, w_rows_t)  # [G, C, R, n_seg]
-    out = partial[..., 0 : geo.frames_per_block, 0]
+    # partial[g, c, seg, m] = sum_r w[c, seg * s + r] * rows[g, c, m, r]  (this operand order is the fast one)
+    partial = torch.matmul(w_rows, rows.transpose(-1, -2))  # [G, C, n_seg, R]
+    out = partial[..., 0, 0 : geo.frames_per_block]
     for seg in range(1, geo.n_seg):
-        out = out + partial[..., seg : seg + geo.frames_per_block, seg]
+        out = out + partial[..., seg, seg : seg + geo.frames_per_block]
     return out
 
 
@@ -164,13 +151,6 @@ def _window_rows(windows: Tensor, geo: _Geometry) -> Tensor:
     """``[C, K]`` windows zero-padded to ``n_seg * s`` taps and cut into ``[C, n_seg, s]`` rows."""
     pad = geo.n_seg * geo.stride - geo.kernel_size
     return torch.nn.functional.pad(windows, (0, pad)).reshape(windows.shape[0], geo.n_seg, geo.stride)
-
-
-def _phase_ramp(geo: _Geometry, shift: int, dtype, device) -> Tensor:
-    """``exp(-2 pi i f shift / N)``: the spectrum of a buffer delayed by ``shift`` samples."""
-    f = torch.arange(geo.n_fft // 2 + 1, device=device, dtype=torch.float64)
-    ramp = torch.polar(torch.ones_like(f), -2.0 * math.pi * f * shift / geo.n_fft)
-    return ramp.to(dtype)
 
 
 def _overlap_add(grad_blocks: Tensor, geo: _Geometry) -> Tensor:
@@ -192,20 +172,22 @@ class _LeafEnergies(torch.autograd.Function):
         channels, kernel_size = h_re.shape
         geo = _Geometry(batch, length, channels, kernel_size, stride, n_fft)
         corr = torch.conj_physical(_filter_spectra(h_re, h_im, geo.n_fft))  # [2C, F]
-        w_rows_t = _window_rows(windows, geo).transpose(1, 2).contiguous()  # [C, s, n_seg]
+        w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
         blocks = _blocks(x, geo)  # [S, N]
         out = x.new_empty(geo.segments, channels, geo.frames_per_block)
         need_grad = any(ctx.needs_input_grad[:4])
-        saved_bytes = geo.segments * 2 * channels * geo.width * x.element_size()
-        keep = x.new_empty(geo.segments, 2 * channels, geo.width) if need_grad and saved_bytes <= save_limit else None
+        saved_bytes = geo.segments * 2 * channels * geo.n_fft * x.element_size()
+        # filter outputs kept for the backward pass (whole blocks: the inverse FFT writes there directly)
+        keep = x.new_empty(geo.segments, 2 * channels, geo.n_fft) if need_grad and saved_bytes <= save_limit else None
+        work = corr.new_empty(min(geo.group, geo.segments), 2 * channels, corr.shape[-1])
+        buf = None if keep is not None else x.new_empty(min(geo.group, geo.segments), 2 * channels, geo.n_fft)
         for s0 in range(0, geo.segments, geo.group):
             s1 = min(s0 + geo.group, geo.segments)
             spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft)  # [G, F]
-            y = _filter_outputs(spec_x, corr, geo)  # [G, 2C, L]
-            if keep is not None:
-                keep[s0:s1] = y
-            energy = _energy(y, channels, _valid_mask(geo, s0, s1, y.dtype, y.device))
-            out[s0:s1] = _pool(energy, w_rows_t, geo)
+            dest = keep[s0:s1] if keep is not None else buf[: s1 - s0]
+            y = _filter_outputs(spec_x, corr, geo, work[: s1 - s0], dest)  # [G, 2C, L]
+            energy = _energy(y, channels)
+            out[s0:s1] = _pool(energy, w_rows, geo)
         if keep is None:
             ctx.save_for_backward(x, h_re, h_im, windows)
         else:
@@ -216,6 +198,7 @@ class _LeafEnergies(torch.autograd.Function):
         return out.reshape(batch, channels, -1)[..., : geo.frames]
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_out: Tensor):
         x, h_re, h_im, windows, *kept = ctx.saved_tensors
         kept = kept[0] if kept else None
@@ -234,39 +217,47 @@ class _LeafEnergies(torch.autograd.Function):
         acc = torch.zeros(2 * channels, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device)
         grad_w_rows = torch.zeros_like(w_rows)
         grad_x_blocks = x.new_zeros(geo.segments, geo.n_fft) if need_x else None
-        ramp = _phase_ramp(geo, geo.start, spec_h.dtype, x.device)
+        group = min(geo.group, geo.segments)
+        work = spec_h.new_empty(group, 2 * channels, spec_h.shape[-1])
+        buf = x.new_empty(group, 2 * channels, geo.n_fft) if kept is None else None
+        # gradient w.r.t. the filter outputs, in place in an N-sample buffer that is zero outside start..stop
+        gy_buf = x.new_zeros(group, 2 * channels, geo.n_fft)
+        shifted_buf = g.new_zeros(group, channels, geo.rows, geo.n_seg)
         for s0 in range(0, geo.segments, geo.group):
             s1 = min(s0 + geo.group, geo.segments)
+            n = s1 - s0
             spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft) if (need_h or kept is None) else None
-            y = _filter_outputs(spec_x, corr, geo) if kept is None else kept[s0:s1]  # [G, 2C, L]
-            gb = g[s0:s1]  # [G, C, Fb]
+            if kept is None:
+                y = _filter_outputs(spec_x, corr, geo, work[:n], buf[:n])  # [G, 2C, L]
+            else:
+                y = kept[s0:s1, :, geo.start : geo.stop]
             # shifted[g, c, m, seg] = grad of the frame whose window row `seg` lies on energy row m
-            shifted = gb.new_zeros(s1 - s0, channels, geo.rows, geo.n_seg)
+            shifted = shifted_buf[:n]
             for seg in range(geo.n_seg):
-                shifted[:, :, seg : seg + fb, seg] = gb
-            mask = _valid_mask(geo, s0, s1, y.dtype, y.device)
+                shifted[:, :, seg : seg + fb, seg] = g[s0:s1]
             if need_w:
-                energy = _energy(y, channels, mask).reshape(s1 - s0, channels, geo.rows, geo.stride)
+                energy = _energy(y, channels).reshape(n, channels, geo.rows, geo.stride)
                 # d/dw[c, seg * s + r] = sum over segments and rows m of shifted[., c, m, seg] * energy[., c, m, r]
                 grad_w_rows += torch.matmul(shifted.transpose(-1, -2), energy).sum(0)
             if not (need_h or need_x):
                 continue
-            # d/d(energy) on the rows: [G, C, R, s] -> [G, C, R * s], times 2 (d|y|^2 / dy = 2y) and the mask
-            grad_e = torch.matmul(shifted, w_rows).reshape(s1 - s0, channels, geo.width)
-            grad_e = grad_e.mul_(2.0) if mask is None else grad_e.mul_(mask * 2.0)
-            # gradient w.r.t. the real and imaginary filter outputs, [G, 2C, L] on buffer positions start..stop
-            gy = (y.view(s1 - s0, 2, channels, geo.width) * grad_e.unsqueeze(1)).view(s1 - s0, 2 * channels, -1)
-            spec_gy = torch.fft.rfft(gy, n=geo.n_fft)  # spectrum of gy placed at 0; the ramp shifts it
+            # d/d(energy) on the rows: [G, C, R, s] -> [G, C, R * s], times 2 (d|y|^2 / dy = 2y)
+            grad_e = torch.matmul(shifted, w_rows).reshape(n, channels, geo.width).mul_(2.0)
+            gy = gy_buf[:n, :, geo.start : geo.stop]
+            torch.mul(y.view(n, 2, channels, geo.width), grad_e.unsqueeze(1), out=gy.view(n, 2, channels, geo.width))
+            spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, 2C, F]
             if need_h:
                 # r[t] = sum_p gy[p] x[p + t]  <=>  R = conj(GY) X;  accumulate conj(R) = GY conj(X) over blocks
-                acc += (spec_gy * torch.conj_physical(spec_x).unsqueeze(1)).sum(0)
+                xc = torch.conj_physical(spec_x)
+                for i in range(n):
+                    acc.addcmul_(spec_gy[i], xc[i].unsqueeze(0))
             if need_x:
                 # x gradient of each block: gy convolved with the filters, summed over channels
-                spec_gx = (spec_gy * spec_h).sum(1) * ramp
+                spec_gx = (spec_gy * spec_h).sum(1)
                 grad_x_blocks[s0:s1] = torch.fft.irfft(spec_gx, n=geo.n_fft)
         grad_x = grad_h_re = grad_h_im = grad_w = None
         if need_h:
-            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc * ramp), n=geo.n_fft), geo.kernel_size)
+            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
             grad_h_re, grad_h_im = grad_h[:channels], grad_h[channels:]
         if need_w:
             grad_w = grad_w_rows.reshape(channels, geo.n_seg * geo.stride)[:, : geo.kernel_size]

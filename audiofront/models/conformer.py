@@ -47,8 +47,9 @@ class ConformerConfig:
 # Sizes. ``tiny`` trains in minutes on 2 CPU cores; ``paper`` is the 2D-conv front-end paper's encoder.
 PRESETS: dict[str, dict[str, Any]] = {
     # tiny: 32 channels in the Conv2d subsampling (with d_model=144 channels it would cost more than the
-    # four blocks together on 10 ms features)
-    "tiny": dict(d_model=144, num_layers=4, num_heads=4, ff_dim=576, conv_kernel=31, conv_norm="layer",
+    # four blocks together on 10 ms features). BatchNorm in the conv module: on the demo corpus it left
+    # the CTC blank plateau clearly sooner than LayerNorm did (token error 0.63 vs 0.86 after ~135 steps).
+    "tiny": dict(d_model=144, num_layers=4, num_heads=4, ff_dim=576, conv_kernel=31, conv_norm="batch",
                  subsampling_channels=32),
     "small": dict(d_model=256, num_layers=12, num_heads=4, ff_dim=1024, conv_kernel=31),
     "medium": dict(d_model=256, num_layers=16, num_heads=4, ff_dim=1024, conv_kernel=31),
@@ -193,6 +194,33 @@ class FeedForward(nn.Module):
         return self.net(x)
 
 
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm over ``[B, C, L]`` whose training statistics come from the valid frames only.
+
+    Plain BatchNorm would count the padding of short utterances (and what the depthwise conv smears into
+    it) in the batch statistics, so the statistics would depend on how the batch was padded.
+    """
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:  # type: ignore[override]
+        if mask is None or not self.training:
+            return super().forward(x)
+        m = mask[:, None, :].to(x.dtype)
+        n = m.sum()
+        mean = (x * m).sum(dim=(0, 2)) / n.clamp(min=1)
+        var = (((x - mean[None, :, None]) ** 2) * m).sum(dim=(0, 2)) / n.clamp(min=1)
+        with torch.no_grad():
+            if self.track_running_stats and self.running_mean is not None and n > 1:
+                self.num_batches_tracked += 1
+                mom = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                self.running_mean.mul_(1 - mom).add_(mom * mean.detach().to(self.running_mean.dtype))
+                unbiased = var.detach() * (n / (n - 1))
+                self.running_var.mul_(1 - mom).add_(mom * unbiased.to(self.running_var.dtype))
+        y = (x - mean[None, :, None]) * torch.rsqrt(var[None, :, None] + self.eps)
+        if self.affine:
+            y = y * self.weight[None, :, None] + self.bias[None, :, None]
+        return y
+
+
 class ConvModule(nn.Module):
     def __init__(self, d_model: int, kernel: int, norm: str, dropout: float):
         super().__init__()
@@ -200,7 +228,7 @@ class ConvModule(nn.Module):
         self.pw1 = nn.Conv1d(d_model, 2 * d_model, 1)
         self.dw = nn.Conv1d(d_model, d_model, kernel, padding=kernel // 2, groups=d_model)
         self.norm_kind = norm
-        self.norm = nn.BatchNorm1d(d_model) if norm == "batch" else nn.LayerNorm(d_model)
+        self.norm = MaskedBatchNorm1d(d_model) if norm == "batch" else nn.LayerNorm(d_model)
         self.pw2 = nn.Conv1d(d_model, d_model, 1)
         self.dropout = nn.Dropout(dropout)
 
@@ -210,7 +238,7 @@ class ConvModule(nn.Module):
         y = y * mask[:, None, :].to(y.dtype)  # padding must not leak into valid frames
         y = self.dw(y)
         if self.norm_kind == "batch":
-            y = self.norm(y)
+            y = self.norm(y, mask)
         else:
             y = self.norm(y.transpose(1, 2)).transpose(1, 2)
         y = self.pw2(F.silu(y))

@@ -7,7 +7,7 @@ widths: small enough to train in minutes on two cores, big enough to tell fronte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import torch

@@ -86,6 +86,7 @@ def load_model(ckpt_path: str | Path, device: str | torch.device = "cpu") -> tup
     ckpt = load_checkpoint(ckpt_path)
     entry = ckpt["task"]
     task = build_task(entry["name"], entry["config"])
+    task.adapt_checkpoint(ckpt)
     model = task.build_model()
     model.load_state_dict(ckpt["model"])
     model.to(device).eval()

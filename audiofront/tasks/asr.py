@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from . import register_task
@@ -133,8 +132,25 @@ class AsrTask(Task):
                         normalize=c["normalize"])
 
     def model_config(self) -> dict[str, Any]:
+        from ..models.conformer import conformer_config
+
         self.vocab_size()
-        return {k: copy.deepcopy(self.config[k]) for k in _MODEL_KEYS}
+        cfg = {k: copy.deepcopy(self.config[k]) for k in _MODEL_KEYS}
+        # every encoder field, not just the preset's name: a later change of a preset must not change
+        # the model a checkpoint rebuilds
+        cfg["encoder_conf"] = conformer_config(cfg["encoder"], **(cfg["encoder_conf"] or {})).to_dict()
+        return cfg
+
+    def adapt_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        """Checkpoints written before the ``tiny`` preset moved to BatchNorm (and before the full encoder
+        config was stored) hold LayerNorm conv-module norms: rebuild them that way."""
+        conf = self.config.setdefault("encoder_conf", {}) or {}
+        state = ckpt.get("model", {})
+        if "conv_norm" not in conf and any(k.endswith("conv.norm.weight") for k in state) and not any(
+            k.endswith("conv.norm.running_mean") for k in state
+        ):
+            conf["conv_norm"] = "layer"
+            self.config["encoder_conf"] = conf
 
     def checkpoint_extra(self) -> dict[str, Any]:
         return {"lang_dir": self.config["lang_dir"]}

@@ -87,6 +87,10 @@ class Task(abc.ABC):
         """Anything else the task wants in each checkpoint (e.g. the tokenizer dir, label names)."""
         return {}
 
+    def adapt_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        """Called by :func:`audiofront.tasks.load_model` before ``build_model``: adjust ``self.config`` for
+        checkpoints written by older versions (default: nothing)."""
+
     def model_config(self) -> dict[str, Any]:
         """The part of the config needed to rebuild the model (stored in checkpoints). Default: all of it."""
         return copy.deepcopy(self.config)

@@ -42,7 +42,7 @@ from ..data.labelled import LabelledAudioDataset, collect_classes
 from ..data.sampling import ResumableLoader
 from ..models.classifier import AudioClassifier, clip_logits
 from . import register_task
-from .base import Task, unwrap
+from .base import Task
 
 log = logging.getLogger("audiofront.classify")
 

@@ -74,6 +74,20 @@ def all_sum_floats(values: list[float], info: DistInfo, device: torch.device) ->
     return t.tolist()
 
 
+def average_buffers(module: torch.nn.Module, info: DistInfo) -> None:
+    """Average floating-point buffers (BatchNorm running statistics) over the ranks.
+
+    DDP copies rank 0's buffers to the others at each forward, but the last forward of an epoch still
+    leaves each rank with its own update; averaging before a checkpoint makes the replicas identical.
+    """
+    if not info.enabled:
+        return
+    for buf in module.buffers():
+        if torch.is_floating_point(buf):
+            dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+            buf.div_(info.world_size)
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

@@ -22,6 +22,7 @@ import dataclasses
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 
 from ..frontends.checkpoint import frontend_checkpoint_entry
-from ..tasks.base import Task, unwrap
+from ..tasks.base import Task
 from . import ddp
 from .averaging import average_checkpoints
 from .checkpoint import (
@@ -188,12 +189,20 @@ class Trainer:
                 ckpt = torch.load(last, map_location="cpu", weights_only=False)
             else:
                 log.warning("--resume: %s does not exist, starting from scratch", last)
+        if ckpt is None and info.is_main:
+            self._set_aside_previous_run()
         if ckpt is not None:
             state.total_steps = int(ckpt["total_steps"])
         elif cfg.max_steps > 0:
             state.total_steps = cfg.max_steps
         else:
-            per_epoch = ddp.all_max_int(loader.count_batches(0), info, device)
+            if hasattr(loader, "count_batches"):
+                count = loader.count_batches(0)
+            elif hasattr(loader, "__len__"):
+                count = len(loader)
+            else:
+                raise TypeError("the train loader can tell neither count_batches() nor len(): set max_steps")
+            per_epoch = ddp.all_max_int(count, info, device)
             state.total_steps = max(1, per_epoch * cfg.num_epochs)
         scheduler = build_one_cycle(optimizer, state.total_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
 
@@ -320,9 +329,11 @@ class Trainer:
                             save("step")
                     del it
                     if finished and cfg.max_steps > 0 and not _epoch_exhausted(loader, epoch):
+                        ddp.average_buffers(model, info)
                         # stopped mid-epoch by max_steps: keep the data position for a later --resume
                         save("step")
                         break
+                    ddp.average_buffers(model, info)
                     state.epoch = epoch + 1
                     loader.set_epoch(state.epoch)
                     record: dict[str, Any] = {"epoch": state.epoch, "step": state.step, "seconds": time.time() - t_epoch}
@@ -351,6 +362,22 @@ class Trainer:
             out = self.average()
         ddp.barrier(info)
         return out
+
+    def _set_aside_previous_run(self) -> None:
+        """A fresh run in a folder that holds another run's checkpoints: move them to checkpoints.prev/
+        (one generation kept) so that averaging and pruning never mix the two runs."""
+        old = numbered_checkpoints(self.ckpt_dir, "epoch") + numbered_checkpoints(self.ckpt_dir, "step")
+        old += [p for p in (self.exp_dir / "last.pt", self.exp_dir / "avg.pt") if p.is_file()]
+        if not old:
+            return
+        prev = self.exp_dir / "checkpoints.prev"
+        if prev.exists():
+            shutil.rmtree(prev)
+        prev.mkdir(parents=True)
+        for p in old:
+            os.replace(p, prev / p.name)
+        log.warning("%s held checkpoints of an earlier run (no --resume given): moved %d files to %s",
+                    self.exp_dir, len(old), prev)
 
     @torch.no_grad()
     def validate(self, model: nn.Module, loader: Any, device: torch.device, info: ddp.DistInfo, use_amp: bool) -> dict[str, float]:

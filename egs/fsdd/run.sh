@@ -59,7 +59,7 @@ score() {
   for dir in "$exp"/eval/*/; do
     dir=${dir%/}
     opts=(--task classify --hyp "$dir/predictions.jsonl" --out-dir "$exp/score/$(basename "$dir")" --dataset "$tag")
-    if [ -n "$compare_with" ] && [ -f "exp/$compare_with/eval/$(basename "$dir")/predictions.jsonl" ]; then
+    if [ -n "$compare_with" ] && [ "$compare_with" != "$tag" ] && [ -f "exp/$compare_with/eval/$(basename "$dir")/predictions.jsonl" ]; then
       opts+=(--compare "exp/$compare_with/eval/$(basename "$dir")/predictions.jsonl")
     fi
     audiofront score "${opts[@]}"

@@ -26,9 +26,10 @@ num_threads=2
 train_opts=""
 tag=fbank_tiny
 lm_weight=0.5
+word_score=-2.0         # a word penalty: without it the character model's LM decoding inserts extra words
 decode_opts=""
 recipe_options="stage stop_stage force corpus_dir work_dir results lm_order config frontend frontend_conf num_epochs
-  device num_threads train_opts tag lm_weight decode_opts"
+  device num_threads train_opts tag lm_weight word_score decode_opts"
 
 . "$here/../utils/parse_options.sh"
 . "$here/../utils/stages.sh"
@@ -61,7 +62,7 @@ stage_decode() {
   for method in greedy lm; do
     # shellcheck disable=SC2086
     audiofront decode --checkpoint "$exp/avg.pt" --cuts "$manifests/yesno_cuts_test.jsonl.gz" --lang-dir "$lang" \
-      --method "$method" --lm-weight "$lm_weight" --device "$device" --num-threads "$num_threads" \
+      --method "$method" --lm-weight "$lm_weight" --word-score "$word_score" --device "$device" --num-threads "$num_threads" \
       --out-dir "$exp/decode_$method" $decode_opts
   done
 }

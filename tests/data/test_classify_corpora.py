@@ -39,13 +39,16 @@ def test_fsdd_split_by_speaker_labels_and_resampling(tmp_path):
     assert "3_theo_9.wav" in (tmp_path / "out" / "fsdd_report.txt").read_text()
 
 
-def test_fsdd_index_split_and_errors(tmp_path):
+def test_fsdd_index_split_and_errors(tmp_path, monkeypatch):
     rec = tmp_path / "recordings"
     for i in range(7):
         _wav(rec / f"1_jackson_{i}.wav", 8000)
-    prepare_fsdd(tmp_path, tmp_path / "out", split="index")
+    monkeypatch.chdir(tmp_path)
+    prepare_fsdd(".", "out", split="index")  # relative folders ...
     test = CutSet.from_file(tmp_path / "out" / "fsdd_cuts_test.jsonl.gz")
     assert sorted(c.id for c in test) == [f"1_jackson_{i}" for i in range(5)]
+    # ... but absolute audio paths: the manifests work from any directory
+    assert all(c.recording.sources[0].source.startswith("/") for c in test)
     with pytest.raises(ValueError, match="nobody"):
         prepare_fsdd(tmp_path, tmp_path / "o2", split="speaker", test_speakers=["nobody"])
     with pytest.raises(FileNotFoundError):
@@ -69,3 +72,42 @@ def test_speechcommands_35_class_protocol(tmp_path):
     assert next(iter(cuts["valid"])).supervisions[0].speaker == "bb22"
     # a listed file that does not exist is reported
     assert [i.kind for i in report.issues] == ["missing_audio"]
+
+
+def test_fast_resampling_matches_lhotse(tmp_path):
+    from audiofront.data.labelled import fast_resampled_audio
+
+    rec = tmp_path / "recordings"
+    _wav(rec / "4_george_0.wav", 8000, seconds=0.37)
+    _wav(rec / "4_george_7.wav", 8000, seconds=0.2)  # the train split must not be empty
+    prepare_fsdd(tmp_path, tmp_path / "out", split="index")
+    cut = next(iter(CutSet.from_file(tmp_path / "out" / "fsdd_cuts_test.jsonl.gz")))
+    fast = fast_resampled_audio(cut)
+    slow = cut.load_audio()[0]  # lhotse's own resampling: the reference
+    assert fast.shape == slow.shape
+    np.testing.assert_allclose(fast, slow, atol=1e-6)
+    # a cut without a resampling transform is left to lhotse
+    assert fast_resampled_audio(cut.resample(8000)) is None
+
+
+def test_cli_prepare_fsdd_and_evaluate_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from audiofront.cli.main import app
+
+    for i in range(6):
+        _wav(tmp_path / "fsdd" / "recordings" / f"2_nicolas_{i}.wav", 8000)
+        _wav(tmp_path / "fsdd" / "recordings" / f"2_theo_{i}.wav", 8000)
+    runner = CliRunner()
+    r = runner.invoke(app, ["prepare", "fsdd", "--corpus-dir", str(tmp_path / "fsdd"), "--out-dir", str(tmp_path / "out"),
+                            "--test-speakers", "theo"])
+    assert r.exit_code == 0, r.output
+    assert len(CutSet.from_file(tmp_path / "out" / "fsdd_cuts_test.jsonl.gz")) == 6
+    r = runner.invoke(app, ["prepare", "fsdd", "--corpus-dir", str(tmp_path / "fsdd"), "--out-dir", str(tmp_path / "o"),
+                            "--test-speakers", "alice"])
+    assert r.exit_code == 1 and "alice" in r.output
+    r = runner.invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--cuts", str(tmp_path / "x.jsonl.gz"),
+                            "--out-dir", str(tmp_path / "ev")])
+    assert r.exit_code == 1 and "none.pt" in r.output
+    r = runner.invoke(app, ["evaluate", "--checkpoint", "a.pt", "--cuts", "b", "--out-dir", "c", "--snr", "clean,loud"])
+    assert r.exit_code != 0 and "loud" in r.output

@@ -18,7 +18,7 @@ TOY = [
     "--num-epochs", "1", "--max-duration", "30", "--frontend-conf", "n_filters=4",
     "--train-opts", "--set encoder_conf.num_layers=1 --set encoder_conf.d_model=32 --set encoder_conf.ff_dim=64 "
     "--set encoder_conf.num_heads=2 --set speed_perturb=null --no-progress",
-    "--beam-size", "8", "--tag", "toy", "--stop-stage", "4",
+    "--beam-size", "8", "--num-threads", "1", "--tag", "toy", "--stop-stage", "4",
 ]
 
 

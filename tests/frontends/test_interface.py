@@ -239,3 +239,22 @@ def test_bad_inputs_raise_clear_errors(name):
         message = str(info.value)
         for word in words:
             assert word in message, f"{name}, {what}: {word!r} not in the error message {message!r}"
+
+
+# Frontends without a filterbank layer to describe (inspect-filters refuses them with a clear message).
+FILTERLESS = {"fbank"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_filters_description_is_consistent(name):
+    bank = _default(name).filters()
+    assert (bank is None) == (name in FILTERLESS), f"{name}: filters() is {'None' if bank is None else 'set'}"
+    if bank is None:
+        return
+    n = bank.n_filters
+    assert n >= 1 and bank.center_hz.shape == bank.bandwidth_hz.shape == (n,)
+    assert torch.isfinite(bank.center_hz).all() and torch.isfinite(bank.bandwidth_hz).all()
+    assert (bank.center_hz >= 0).all() and (bank.center_hz <= bank.sample_rate / 2).all()
+    assert (bank.bandwidth_hz > 0).all()
+    freqs, resp = bank.frequency_response()
+    assert resp.shape[0] == n and resp.shape[-1] == freqs.shape[0] and torch.isfinite(resp).all()

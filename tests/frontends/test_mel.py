@@ -42,10 +42,10 @@ def test_mel_matches_numpy_reference(n, n_filters):
     ref = numpy_log_mel(x.numpy(), n_filters=n_filters)
     got, frames = build_frontend("mel", n_filters=n_filters)(x[None])
     assert got.shape == (1, 1 + n // 160, n_filters) == (1,) + ref.shape
-    # float32 STFT vs float64: errors ~1e-7 of the frame energy, so ~1e-4 nats only in the quietest bands
-    # (speech-like input reaches 1e-5 of its peak band energy); a misaligned frame or wrong filter is >> 1e-2.
-    np.testing.assert_allclose(got[0].numpy(), ref, atol=2e-3, rtol=0)
-    assert np.median(np.abs(got[0].numpy() - ref)) < 1e-5
+    # float32 STFT vs float64: measured median 3e-7 nats, max 1.2e-4 in the quietest bands (float32 rounding
+    # is relative to the whole frame); a frame off by one sample or a wrong filter edge is > 1e-2.
+    np.testing.assert_allclose(got[0].numpy(), ref, atol=5e-4, rtol=0)
+    assert np.median(np.abs(got[0].numpy() - ref)) < 2e-6
 
 
 def test_frames_are_centred_on_multiples_of_the_hop():

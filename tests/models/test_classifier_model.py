@@ -38,3 +38,16 @@ def test_feature_masking_masks_and_keeps_shape():
     y = m(x, torch.tensor([50, 50, 30, 10]))
     assert y.shape == x.shape
     assert (y == 0).any() and (y == 1).any()
+
+
+def test_every_encoder_builds_and_runs_behind_a_frontend():
+    import pytest
+
+    for enc in ("efficientnet-b0", "small-cnn", "mlp"):
+        model = AudioClassifier("mel", {"x": 3, "y": 5}, encoder=enc).eval()
+        out = model(torch.randn(2, 4000) * 0.1, torch.tensor([4000, 3000]))
+        assert out["x"].shape == (2, 3) and out["y"].shape == (2, 5)
+    with pytest.raises(ValueError, match="unknown encoder"):
+        AudioClassifier("mel", {"x": 3}, encoder="resnet")
+    with pytest.raises(ValueError, match="at least one head"):
+        AudioClassifier("mel", {})

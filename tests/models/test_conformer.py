@@ -105,3 +105,24 @@ def test_presets_and_bad_options():
         conformer_config("tiny", num_layer=3)
     with pytest.raises(ValueError, match="divisible"):
         conformer_config("tiny", num_heads=5)
+
+
+def test_masked_batchnorm_uses_valid_frames_only():
+    from audiofront.models.conformer import MaskedBatchNorm1d
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 10) * 3 + 1
+    lens = torch.tensor([10, 6, 3])
+    mask = torch.arange(10)[None, :] < lens[:, None]
+    x = x.masked_fill(~mask[:, None, :], 100.0)  # junk in the padding must not matter
+    ours = MaskedBatchNorm1d(4, momentum=0.5)
+    ref = torch.nn.BatchNorm1d(4, momentum=0.5)
+    y = ours.train()(x, mask)
+    valid = torch.cat([x[b, :, : int(n)] for b, n in enumerate(lens)], dim=1).unsqueeze(0)  # [1, 4, 19]
+    want = ref.train()(valid)
+    got = torch.cat([y[b, :, : int(n)] for b, n in enumerate(lens)], dim=1).unsqueeze(0)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.running_mean, ref.running_mean)
+    torch.testing.assert_close(ours.running_var, ref.running_var)
+    ours.eval(), ref.eval()
+    torch.testing.assert_close(ours(x, mask), ref(x))

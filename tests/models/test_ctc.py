@@ -82,3 +82,18 @@ def test_utterance_normalize_ignores_padding():
     torch.testing.assert_close(y[1, :4].std(0, unbiased=False), torch.ones(3), atol=1e-3, rtol=0)
     assert torch.all(y[1, 4:] == 0)
     torch.testing.assert_close(utterance_normalize(x[1:, :4], torch.tensor([4]))[0], y[1, :4])
+
+
+@pytest.mark.parametrize("name", list_frontends())
+def test_every_registered_frontend_trains_in_the_ctc_model(name):
+    torch.manual_seed(0)
+    model = _model(name).train()
+    audio, lens = torch.randn(2, 16000) * 0.1, torch.tensor([16000, 12000])
+    lp, n = model(audio, lens)
+    assert n.tolist() == model.out_lengths(lens).tolist() and int(n[0]) == lp.shape[1]
+    # 40 ms output frames (+-1) whatever the frontend's frame rate: 25 per second
+    assert abs(int(n[0]) - 25) <= 2, (name, model.encoder.factor, int(n[0]))
+    loss, _ = ctc_loss(lp, n, [[1, 2, 3], [4, 5]])
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

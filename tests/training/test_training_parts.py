@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
+import dataclasses
 
 import pytest
 import torch
@@ -132,3 +131,94 @@ def test_command_line_overrides_the_recipe(tmp_path):
     assert cfg2["frontend"] == "fbank" and cfg2["frontend_conf"] == {}
     with pytest.raises(ValueError, match="unknown training option"):
         TrainConfig.from_dict({"epochs": 3})
+
+
+class _ToyModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        from audiofront.frontends import build_frontend
+
+        self.frontend = build_frontend("mel", n_filters=8)
+        self.head = torch.nn.Linear(8, 1)
+
+    def forward(self, audio, lens):
+        feats, n = self.frontend(audio, lens)
+        return self.head(feats.sum(1) / n[:, None].to(feats.dtype)).squeeze(-1)
+
+
+def _toy_task(cuts_path):
+    """A non-ASR task: regress each clip's duration from its mean log-mel (the trainer is task-agnostic)."""
+    from lhotse import CutSet
+
+    from audiofront.data.dataset import AudioBatchDataset
+    from audiofront.data.sampling import ResumableLoader, make_sampler
+    from audiofront.tasks.base import Task
+
+    class Toy(Task):
+        name = "toy"
+
+        def build_model(self):
+            return _ToyModel()
+
+        def train_loader(self, world_size=1, rank=0):
+            cuts = CutSet.from_file(cuts_path)
+            return ResumableLoader(make_sampler(cuts, 3.0, seed=1, world_size=world_size, rank=rank), AudioBatchDataset())
+
+        def loss(self, model, batch):
+            pred = model(batch["audio"], batch["audio_lens"])
+            loss = ((pred - batch["durations"].float()) ** 2).mean()
+            return loss, {"mse": float(loss.detach())}
+
+    return Toy({})
+
+
+def test_trainer_runs_any_task_and_sets_a_previous_run_aside(cuts_path, tmp_path):
+    from audiofront.training.trainer import Trainer
+
+    exp = tmp_path / "exp"
+    cfg = TrainConfig(exp_dir=str(exp), num_epochs=3, lr=1e-2, progress=False, tensorboard=False, average_last=2,
+                      device="cpu")
+    out = Trainer(_toy_task(cuts_path), cfg).fit()
+    assert out == exp / "avg.pt"
+    ep = [torch.load(exp / "checkpoints" / f"epoch-{i}.pt", weights_only=False) for i in (2, 3)]
+    avg = torch.load(out, weights_only=False)
+    for k, v in avg["model"].items():
+        torch.testing.assert_close(v, (ep[0]["model"][k] + ep[1]["model"][k]) / 2)
+    assert avg["averaged_from"] == ["epoch-2.pt", "epoch-3.pt"]
+    assert "optimizer" not in ep[0]  # epoch checkpoints are slim; last.pt holds the resume state
+    assert {"optimizer", "scheduler", "loader", "rng"} <= set(torch.load(exp / "last.pt", weights_only=False))
+    assert avg["task"]["name"] == "toy" and avg["frontend"]["name"] == "mel"
+
+    # a fresh, shorter run in the same folder must not average the first run's epoch-3
+    Trainer(_toy_task(cuts_path), dataclasses.replace(cfg, num_epochs=1)).fit()
+    assert torch.load(exp / "avg.pt", weights_only=False)["averaged_from"] == ["epoch-1.pt"]
+    assert (exp / "checkpoints.prev" / "epoch-3.pt").is_file()
+    assert not (exp / "checkpoints" / "epoch-3.pt").exists()
+
+
+def test_load_model_rebuilds_the_trained_model(tmp_path):
+    from audiofront.tasks import build_task, load_model
+
+    cfg = {"frontend": "fbank", "vocab_size": 12, "encoder_conf": {"num_layers": 1, "d_model": 32, "num_heads": 2, "ff_dim": 64}}
+    task = build_task("asr", cfg)
+    torch.manual_seed(0)
+    model = task.build_model().eval()
+    entry = task.checkpoint_entry()
+    # the full encoder config is stored, so a later change of the preset cannot change this model
+    assert entry["config"]["encoder_conf"]["conv_norm"] == "batch" and entry["config"]["encoder_conf"]["d_model"] == 32
+    torch.save({"task": entry, "model": model.state_dict(), "frontend": {"name": "fbank", "config": {}}}, tmp_path / "m.pt")
+    task2, model2 = load_model(tmp_path / "m.pt")
+    audio, lens = torch.randn(2, 8000) * 0.1, torch.tensor([8000, 6000])
+    with torch.no_grad():
+        torch.testing.assert_close(model2(audio, lens)[0], model(audio, lens)[0])
+    assert not model2.training and task2.vocab_size() == 12
+
+    # a checkpoint from before the tiny preset used BatchNorm (LayerNorm conv norms, preset name only)
+    old_cfg = {**cfg, "encoder_conf": {**cfg["encoder_conf"], "conv_norm": "layer"}}
+    old_model = build_task("asr", old_cfg).build_model()
+    torch.save({"task": {"name": "asr", "config": cfg}, "model": old_model.state_dict()}, tmp_path / "old.pt")
+    _, loaded = load_model(tmp_path / "old.pt")
+    assert isinstance(loaded.encoder.blocks[0].conv.norm, torch.nn.LayerNorm)
+    with pytest.raises(ValueError, match="not an audiofront training checkpoint"):
+        torch.save({"weights": 1}, tmp_path / "bad.pt")
+        load_model(tmp_path / "bad.pt")

@@ -1,0 +1,313 @@
+"""Speed and memory of every registered frontend (issue 5): a Markdown table, each figure also relative to `mel`.
+
+For each frontend (default config, plus the direct LEAF reference as ``leaf[direct]``) and each input shape
+(``8x1s``, ``8x4s``, ``1x60s``; on GPU also the LEAF paper's training shape ``256x1s``):
+
+* ``fwd``: forward throughput under ``torch.no_grad()``, seconds of audio per second of wall time;
+* ``fwd+bwd``: forward, then backward of ``features.sum()`` to every learnable parameter *and* to the waveform
+  (which requires grad): for the parameter-free frontends (mel, fbank, mfcc) the input gradient is the only
+  backward there is, and it is what a "log-mel forward and backward" costs in the issue's reference numbers;
+* ``peak``: peak memory of one forward+backward call above the memory held before it, in MiB. CPU: the
+  resident-set high-water mark (``VmHWM``, reset through ``/proc/self/clear_refs`` just before the call) of a
+  fresh subprocess per case, because torch's CPU allocations are invisible to tracemalloc. GPU:
+  ``torch.cuda.max_memory_allocated``.
+
+Times are the best of several repetitions (after a warm-up call) -- on a shared machine the best run is the
+least disturbed one. Each case runs in its own subprocess with ``torch.set_num_threads(--threads)`` and
+``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it (spinning OpenMP threads are very slow on a busy
+machine).
+
+Usage::
+
+    python benchmarks/frontends.py --threads 2 --out benchmarks/results/cpu.md
+    python benchmarks/frontends.py --device cuda --out benchmarks/results/gpu.md
+    python benchmarks/frontends.py --frontends mel,leaf --shapes 8x4s     # a subset
+
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SAMPLE_RATE = 16000
+CPU_SHAPES = ("8x1s", "8x4s", "1x60s")
+GPU_SHAPES = ("8x1s", "8x4s", "1x60s", "256x1s")
+EXTRA_VARIANTS = {"leaf[direct]": ("leaf", {"impl": "direct"})}
+
+
+def parse_shape(shape: str) -> tuple[int, int]:
+    batch, seconds = shape.split("x")
+    return int(batch), int(float(seconds.rstrip("s")) * SAMPLE_RATE)
+
+
+# ---- one case, in a child process ----------------------------------------------------------------------
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _hwm_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_hwm() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def run_case(variant: str, shape: str, device: str, threads: int, min_time: float, max_reps: int, clock: str) -> dict:
+    import torch
+
+    from audiofront.frontends import build_frontend
+
+    torch.set_num_threads(threads)
+    name, config = EXTRA_VARIANTS.get(variant, (variant, {}))
+    torch.manual_seed(0)
+    frontend = build_frontend(name, **config).to(device)
+    batch, samples = parse_shape(shape)
+    x = (torch.rand(batch, samples, device=device) * 2 - 1) * 0.5
+    lengths = torch.full((batch,), samples, dtype=torch.long)
+    cuda = device.startswith("cuda")
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    def forward():
+        with torch.no_grad():
+            frontend(x, lengths)
+        sync()
+
+    xg = x.clone().requires_grad_()
+
+    def forward_backward():
+        frontend.zero_grad(set_to_none=True)
+        xg.grad = None
+        feats, _ = frontend(xg, lengths)
+        feats.sum().backward()
+        sync()
+
+    # wall: real time (what a user waits); cpu: process CPU time divided by the threads, a steadier figure on
+    # a machine shared with other jobs (with 1 thread it is the work done; with more it also counts spinning)
+    now = time.perf_counter if clock == "wall" or cuda else (lambda: time.process_time() / threads)
+
+    def best_time(fn) -> tuple[float, int]:
+        times = []
+        start = time.perf_counter()
+        while len(times) < max_reps and (len(times) < 2 or time.perf_counter() - start < min_time):
+            t0 = now()
+            fn()
+            times.append(now() - t0)
+        return min(times), len(times)
+
+    result = {"variant": variant, "shape": shape, "device": device, "threads": threads, "clock": clock}
+    # peak memory of the first forward+backward call, above what is held before it
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        forward_backward()
+        result["peak_mib"] = (torch.cuda.max_memory_allocated() - before) / 2**20
+        frontend.zero_grad(set_to_none=True)
+        xg.grad = None
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        forward()
+        result["peak_fwd_mib"] = (torch.cuda.max_memory_allocated() - before) / 2**20
+    else:
+        before = _rss_mib()
+        ok = _reset_hwm()
+        forward_backward()
+        result["peak_mib"] = _hwm_mib() - before if ok else float("nan")
+        frontend.zero_grad(set_to_none=True)
+        xg.grad = None
+        before = _rss_mib()
+        ok = _reset_hwm()
+        forward()
+        result["peak_fwd_mib"] = _hwm_mib() - before if ok else float("nan")
+    forward()  # warm-up
+    t_fwd, n_fwd = best_time(forward)
+    forward_backward()
+    t_fb, n_fb = best_time(forward_backward)
+    audio = batch * samples / SAMPLE_RATE
+    result.update(
+        fwd=audio / t_fwd, fwd_bwd=audio / t_fb, fwd_reps=n_fwd, fwd_bwd_reps=n_fb,
+        params=sum(p.numel() for p in frontend.parameters() if p.requires_grad),
+    )
+    return result
+
+
+# ---- driver -------------------------------------------------------------------------------------------
+def _child(args: argparse.Namespace, variant: str, shape: str, device: str) -> dict:
+    cmd = [
+        sys.executable, __file__, "--child", variant, "--shapes", shape, "--device", device,
+        "--threads", str(args.threads), "--min-time", str(args.min_time), "--max-reps", str(args.max_reps),
+        "--clock", args.clock,
+    ]
+    # Passive OpenMP waiting: on a machine shared with other jobs, spinning threads that wait for a descheduled
+    # sibling make 2-thread runs several times slower than 1-thread ones; sleeping waits do not.
+    env = {
+        "OMP_WAIT_POLICY": "PASSIVE",
+        **os.environ,
+        "OMP_NUM_THREADS": str(args.threads),
+        "MKL_NUM_THREADS": str(args.threads),
+    }
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.case_timeout)
+    except subprocess.TimeoutExpired:
+        return {"variant": variant, "shape": shape, "device": device, "error": f"timeout after {args.case_timeout:.0f} s"}
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+        return {"variant": variant, "shape": shape, "device": device, "error": tail[0][:200]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fmt(value: float, ref: float | None) -> str:
+    if value != value:  # nan
+        return "n/a"
+    text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    if ref:
+        ratio = value / ref
+        text += f" ({ratio:.2f})" if ratio >= 0.1 else f" ({ratio:.2g})"
+    return text
+
+
+def markdown(results: list[dict], device: str, shapes: list[str], header: str) -> str:
+    """The table of one device; ``results`` as returned by the child processes."""
+    by = {(r["variant"], r["shape"]): r for r in results}
+    variants = list(dict.fromkeys(r["variant"] for r in results))
+    lines = [header, ""]
+    lines.append("Throughput in seconds of audio per second (in brackets: relative to `mel` in the same run); "
+                 "peak: MiB above the memory held before one forward+backward call.")
+    lines.append("")
+    cols = []
+    for shape in shapes:
+        cols += [f"{shape} fwd", f"{shape} fwd+bwd", f"{shape} peak MiB"]
+    lines.append("| frontend | params | " + " | ".join(cols) + " |")
+    lines.append("| --- | ---: | " + " | ".join("---:" for _ in cols) + " |")
+    for variant in variants:
+        row = [f"`{variant}`"]
+        params = next((by[(variant, s)].get("params") for s in shapes if (variant, s) in by and "params" in by[(variant, s)]), None)
+        row.append(f"{params:,}" if params is not None else "?")
+        for shape in shapes:
+            r, mel = by.get((variant, shape)), by.get(("mel", shape))
+            if r is None:
+                row += ["", "", ""]
+            elif "error" in r:
+                row += [f"error: {r['error']}", "", ""]
+            else:
+                ok = mel is not None and "error" not in mel
+                row.append(_fmt(r["fwd"], mel["fwd"] if ok and variant != "mel" else None))
+                row.append(_fmt(r["fwd_bwd"], mel["fwd_bwd"] if ok and variant != "mel" else None))
+                row.append(f"{r['peak_mib']:,.0f}" if r["peak_mib"] == r["peak_mib"] else "n/a")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def machine_line(device: str, threads: int) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        what = torch.cuda.get_device_name(0)
+    else:
+        what = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo") as f:
+                what = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+    load = os.getloadavg()
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {what}, {os.cpu_count()} cores; torch "
+        f"{torch.__version__}, {threads} threads; load average at start {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}"
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, or all (cuda only when available)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--frontends", default="", help="comma-separated subset (default: every registered one)")
+    parser.add_argument("--shapes", default="", help="comma-separated BxSECONDSs shapes (default per device)")
+    parser.add_argument("--min-time", type=float, default=2.0, help="seconds of repetitions per measurement")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall time (default) or process CPU time / threads (steadier on a shared machine)")
+    parser.add_argument("--max-reps", type=int, default=10)
+    parser.add_argument("--case-timeout", type=float, default=900.0)
+    parser.add_argument("--skip", default="", help="comma-separated NAME@SHAPE cases to leave out, e.g. leaf[direct]@1x60s")
+    parser.add_argument("--out", default="", help="also write the Markdown table here (atomic write)")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        result = run_case(args.child, args.shapes, args.device, args.threads, args.min_time, args.max_reps, args.clock)
+        print(json.dumps(result))
+        return 0
+
+    import torch
+
+    from audiofront.frontends import list_frontends
+
+    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
+    devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
+    if not devices:
+        print(f"device {args.device!r} is not available here", file=sys.stderr)
+        return 2
+    names = [n for n in args.frontends.split(",") if n] or list_frontends() + list(EXTRA_VARIANTS)
+    unknown = [n for n in names if n not in list_frontends() and n not in EXTRA_VARIANTS]
+    if unknown:
+        print(f"unknown frontend(s): {', '.join(unknown)}; registered: {', '.join(list_frontends())}", file=sys.stderr)
+        return 2
+    if "mel" not in names:
+        names = ["mel"] + names  # every ratio needs `mel` from the same run
+    names = ["mel"] + [n for n in names if n != "mel"]
+    report = []
+    for device in devices:
+        shapes = [s for s in args.shapes.split(",") if s] or list(GPU_SHAPES if device.startswith("cuda") else CPU_SHAPES)
+        clock = "wall-clock" if args.clock == "wall" or device.startswith("cuda") else "process CPU time / threads"
+        header = f"### Frontends on {device}\n\n{machine_line(device, args.threads)}; times: {clock}, best of up to {args.max_reps}"
+        results = []
+        for shape in shapes:
+            for name in names:
+                if f"{name}@{shape}" in args.skip.split(","):
+                    continue
+                t0 = time.perf_counter()
+                results.append(_child(args, name, shape, device))
+                r = results[-1]
+                if args.out:  # keep every finished case, in case a later one takes the driver down
+                    with open(args.out + ".jsonl", "a") as f:
+                        f.write(json.dumps(r) + "\n")
+                status = r.get("error") or f"fwd {r['fwd']:.1f} s/s, fwd+bwd {r['fwd_bwd']:.1f} s/s, peak {r['peak_mib']:.0f} MiB"
+                print(f"[{device} {shape} {name}] {status} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+        load = os.getloadavg()
+        table = markdown(results, device, shapes, header) + f"\nLoad average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}.\n"
+        report.append(table)
+    text = "\n".join(report)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
