@@ -47,7 +47,8 @@ def build_manifests(utterances: Iterable[Utterance], sample_rate: Optional[int] 
             info = u.audio
             rec = Recording(
                 id=u.id,
-                sources=[AudioSource(type="file", channels=[0], source=str(info.path))],
+                # absolute, so the manifests work from any working directory (recipes cd around)
+                sources=[AudioSource(type="file", channels=[0], source=str(Path(info.path).resolve()))],
                 sampling_rate=info.sample_rate,
                 num_samples=info.num_samples,
                 duration=info.num_samples / info.sample_rate,

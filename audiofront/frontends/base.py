@@ -19,7 +19,7 @@ import abc
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Optional
 
 import torch
 from torch import Tensor, nn
@@ -202,6 +202,24 @@ class Frontend(nn.Module, abc.ABC):
     # ---- helpers ------------------------------------------------------------------------------
     def extra_repr(self) -> str:
         return f"name={self.name!r}, sample_rate={self.sample_rate}, frame_shift={self.frame_shift}, output_dim={self.output_dim}"
+
+
+class FilterbankFrames:
+    """Mixin for filterbank frontends whose config has ``n_filters`` and ``hop_length``: one feature per filter,
+    frames centred every ``hop_length`` samples (:func:`centered_num_frames`). Put it before :class:`Frontend`."""
+
+    config: Any
+
+    @property
+    def frame_shift(self) -> int:
+        return self.config.hop_length
+
+    @property
+    def output_dim(self) -> int:
+        return self.config.n_filters
+
+    def num_frames(self, lengths: Tensor) -> Tensor:
+        return centered_num_frames(lengths, self.config.hop_length)
 
 
 def centered_num_frames(lengths: Tensor, hop: int) -> Tensor:

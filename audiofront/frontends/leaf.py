@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .compression import COMPRESSIONS, build_compression
 from .gabor import GaborFilterbank, gabor_energy_direct
 from .pooling import GaussianLowpass
@@ -60,7 +60,7 @@ def leaf_energies_direct(waveforms: Tensor, impulse_responses: Tensor, windows: 
 
 
 @register_frontend("leaf")
-class Leaf(Frontend):
+class Leaf(FilterbankFrames, Frontend):
     """LEAF: Gabor filters, squared modulus, Gaussian lowpass pooling, sPCEN (all learnable)."""
 
     @dataclass
@@ -116,17 +116,6 @@ class Leaf(Frontend):
             self.compression = build_compression(
                 config.compression, config.n_filters, learnable=not config.freeze_compression
             )
-
-    @property
-    def frame_shift(self) -> int:
-        return self.config.hop_length
-
-    @property
-    def output_dim(self) -> int:
-        return self.config.n_filters
-
-    def num_frames(self, lengths: Tensor) -> Tensor:
-        return centered_num_frames(lengths, self.config.hop_length)
 
     def energies(self, waveforms: Tensor, impl: Optional[str] = None) -> Tensor:
         """Pooled filterbank energies ``[B, C, F]`` before flooring and compression."""

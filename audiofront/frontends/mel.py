@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig, centered_num_frames
 from .melscale import mel_centers_and_fwhm, mel_filter_matrix
 from .registry import register_frontend
 
@@ -124,7 +124,7 @@ class MelEnergies(nn.Module):
 
 
 @register_frontend("mel")
-class LogMel(Frontend):
+class LogMel(FilterbankFrames, Frontend):
     """Log mel filterbank of the LEAF paper: ``log(mel power + 1e-5)``, 10 ms frames, ``n_filters`` dims."""
 
     @dataclass
@@ -151,17 +151,6 @@ class LogMel(Frontend):
             hop_length=config.hop_length,
             n_fft=config.n_fft,
         )
-
-    @property
-    def frame_shift(self) -> int:
-        return self.config.hop_length
-
-    @property
-    def output_dim(self) -> int:
-        return self.config.n_filters
-
-    def num_frames(self, lengths: Tensor) -> Tensor:
-        return centered_num_frames(lengths, self.config.hop_length)
 
     def log_mel(self, waveforms: Tensor) -> Tensor:
         """``[B, F, n_filters]`` log mel energies."""

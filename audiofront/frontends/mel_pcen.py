@@ -14,14 +14,14 @@ from typing import Literal
 
 from torch import Tensor
 
-from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .compression import COMPRESSIONS, build_compression
 from .mel import MelEnergies
 from .registry import register_frontend
 
 
 @register_frontend("mel-pcen")
-class MelPCEN(Frontend):
+class MelPCEN(FilterbankFrames, Frontend):
     """Mel filterbank energies with learnable (s)PCEN compression."""
 
     @dataclass
@@ -59,17 +59,6 @@ class MelPCEN(Frontend):
             self.compression = build_compression(
                 config.compression, config.n_filters, learnable=not config.freeze_compression
             )
-
-    @property
-    def frame_shift(self) -> int:
-        return self.config.hop_length
-
-    @property
-    def output_dim(self) -> int:
-        return self.config.n_filters
-
-    def num_frames(self, lengths: Tensor) -> Tensor:
-        return centered_num_frames(lengths, self.config.hop_length)
 
     def compute(self, waveforms: Tensor) -> Tensor:
         energies = self.energies(waveforms).clamp(min=self.config.energy_floor)

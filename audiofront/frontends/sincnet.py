@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .compression import build_compression
 from .conv2d import filterbank_from_taps
 from .melscale import hz_to_mel, mel_to_hz
@@ -145,7 +145,7 @@ class SincNetConfig(FrontendConfig):
     freeze_filters: bool = False
 
 
-class _SincFrontend(Frontend):
+class _SincFrontend(FilterbankFrames, Frontend):
     """What ``sincnet`` and ``sincnet+`` share: the sinc filters and the centred frames."""
 
     def __init__(self, config: SincNetConfig):
@@ -159,17 +159,6 @@ class _SincFrontend(Frontend):
             c.n_filters, c.window_length, c.sample_rate, c.min_low_hz, c.min_band_hz, c.min_hz, c.max_hz,
             learnable=not c.freeze_filters,
         )
-
-    @property
-    def frame_shift(self) -> int:
-        return self.config.hop_length
-
-    @property
-    def output_dim(self) -> int:
-        return self.config.n_filters
-
-    def num_frames(self, lengths: Tensor) -> Tensor:
-        return centered_num_frames(torch.as_tensor(lengths), self.config.hop_length)
 
     def filter_outputs(self, waveforms: Tensor, first_position: int) -> Tensor:
         """Sinc filter outputs on the zero-extended signal at positions ``first_position .. 160 (F-1) + 200``.

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .melscale import fwhm_to_sigma_time, mel_centers_and_fwhm
 from .registry import register_frontend
 
@@ -137,7 +137,7 @@ def polyphase_pool(x: Tensor, window: Tensor, stride: int) -> Tensor:
 
 
 @register_frontend("tdfbanks")
-class TDFilterbanks(Frontend):
+class TDFilterbanks(FilterbankFrames, Frontend):
     """Learnable time-domain filterbanks initialised to approximate log mel (Zeghidour et al. 2018)."""
 
     @dataclass
@@ -183,17 +183,6 @@ class TDFilterbanks(Frontend):
         hann = torch.hann_window(c.window_length, periodic=False, dtype=torch.float64)
         pool = hann**2 * hann.sum() ** 2 / hann.square().sum()
         self.register_buffer("pool_window", pool.float().expand(c.n_filters, 1, -1).contiguous(), persistent=False)
-
-    @property
-    def frame_shift(self) -> int:
-        return self.config.hop_length
-
-    @property
-    def output_dim(self) -> int:
-        return self.config.n_filters
-
-    def num_frames(self, lengths: Tensor) -> Tensor:
-        return centered_num_frames(lengths, self.config.hop_length)
 
     def _extend(self, waveforms: Tensor) -> Tensor:
         """Zero-extend by half a pooling window on the left and half + 1 on the right.

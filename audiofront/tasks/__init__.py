@@ -41,12 +41,9 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
+    # imported lazily: a task module pulls in its models and data code
     for mod in _TASK_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{mod}":
-                raise
+        importlib.import_module(f"{__name__}.{mod}")
 
 
 def list_tasks() -> list[str]:

@@ -98,12 +98,10 @@ stage_score() {
 }
 
 stage_filters() {
-  if audiofront inspect-filters --help >/dev/null 2>&1; then
-    audiofront inspect-filters "$exp/avg.pt" --compare mel --png "$exp/filters.png"
-    log "learned filters drawn in $exp/filters.png"
-  else
-    log "inspect-filters is not available in this install; skipping the filter plot"
-  fi
+  # the learned first-layer filters against mel: in the terminal, then as a PNG
+  audiofront inspect-filters "$exp/avg.pt" --compare mel --filters 0,2,4,6
+  audiofront inspect-filters "$exp/avg.pt" --compare mel --filters 0,2,4,6 --png "$exp/filters.png"
+  log "learned filters also drawn in $exp/filters.png"
 }
 
 run_stage 0 corpus "$data/.done" stage_corpus
