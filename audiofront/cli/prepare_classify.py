@@ -6,13 +6,19 @@ Registered onto the ``prepare`` sub-app (cli/prepare.py) by :func:`register`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 from rich.console import Console
 
 
-def _done(manifests: dict, report, out_dir: Path, corpus: str) -> None:
+def _prepare(corpus: str, make: Callable[[], tuple], out_dir: Path) -> None:
+    """Run a preparer; a missing folder or bad layout is one red line and exit 1, not a traceback."""
+    try:
+        manifests, report = make()
+    except (FileNotFoundError, ValueError) as e:
+        Console(stderr=True).print(f"[red]prepare {corpus}: {e}[/red]")
+        raise typer.Exit(1)
     report.print()
     sizes = ", ".join(f"{split}: {len(sets[2])} clips" for split, sets in manifests.items())
     Console().print(f"{corpus}: {sizes} -> {out_dir}/{corpus}_{{recordings,supervisions,cuts}}_{{split}}.jsonl.gz")
@@ -30,12 +36,7 @@ def fsdd(
 
     speakers = [s.strip() for s in test_speakers.split(",") if s.strip()] if test_speakers else None
     mode = split or ("speaker" if speakers else "index")
-    try:
-        manifests, report = prepare_fsdd(corpus_dir, out_dir, split=mode, test_speakers=speakers, sample_rate=sample_rate)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]prepare fsdd: {e}[/red]")
-        raise typer.Exit(1)
-    _done(manifests, report, out_dir, "fsdd")
+    _prepare("fsdd", lambda: prepare_fsdd(corpus_dir, out_dir, split=mode, test_speakers=speakers, sample_rate=sample_rate), out_dir)
 
 
 def speechcommands(
@@ -46,12 +47,7 @@ def speechcommands(
     """Speech Commands v2, 35 classes; test = testing_list.txt; background noise left out."""
     from ..data.speechcommands import prepare_speechcommands
 
-    try:
-        manifests, report = prepare_speechcommands(corpus_dir, out_dir, download_corpus=download)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]prepare speechcommands: {e}[/red]")
-        raise typer.Exit(1)
-    _done(manifests, report, out_dir, "speechcommands")
+    _prepare("speechcommands", lambda: prepare_speechcommands(corpus_dir, out_dir, download_corpus=download), out_dir)
 
 
 def cremad(
@@ -61,12 +57,7 @@ def cremad(
     """CREMA-D emotion (6 classes), split by actor."""
     from ..data.leaf_datasets import prepare_cremad
 
-    try:
-        manifests, report = prepare_cremad(corpus_dir, out_dir)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]prepare cremad: {e}[/red]")
-        raise typer.Exit(1)
-    _done(manifests, report, out_dir, "cremad")
+    _prepare("cremad", lambda: prepare_cremad(corpus_dir, out_dir), out_dir)
 
 
 def nsynth(
@@ -76,12 +67,7 @@ def nsynth(
     """NSynth pitch and instrument family, the dataset's own splits."""
     from ..data.leaf_datasets import prepare_nsynth
 
-    try:
-        manifests, report = prepare_nsynth(corpus_dir, out_dir)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]prepare nsynth: {e}[/red]")
-        raise typer.Exit(1)
-    _done(manifests, report, out_dir, "nsynth")
+    _prepare("nsynth", lambda: prepare_nsynth(corpus_dir, out_dir), out_dir)
 
 
 def voxceleb1(
