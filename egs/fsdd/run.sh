@@ -54,26 +54,7 @@ evaluate() {
   audiofront evaluate --checkpoint "$exp/avg.pt" --cuts "$data_dir/fsdd_cuts_test.jsonl.gz" --out-dir "$exp/eval" --snr "$snr"
 }
 
-score() {
-  local dir opts
-  for dir in "$exp"/eval/*/; do
-    dir=${dir%/}
-    opts=(--task classify --hyp "$dir/predictions.jsonl" --out-dir "$exp/score/$(basename "$dir")" --dataset "$tag")
-    if [ -n "$compare_with" ] && [ "$compare_with" != "$tag" ] && [ -f "exp/$compare_with/eval/$(basename "$dir")/predictions.jsonl" ]; then
-      opts+=(--compare "exp/$compare_with/eval/$(basename "$dir")/predictions.jsonl")
-    fi
-    audiofront score "${opts[@]}"
-  done
-}
-
-inspect() {
-  if audiofront inspect-filters "$exp/avg.pt" --json > "$exp/filters.json" 2>/dev/null; then
-    audiofront inspect-filters "$exp/avg.pt" --compare mel --png "$exp/filters.png"
-  else
-    log "stage 4: frontend $frontend has no filters to inspect"
-    rm -f "$exp/filters.json"
-  fi
-}
+. ../utils/classify_stages.sh
 
 run_stage 0 prepare "$data_dir" prepare
 run_stage 1 train "$exp" train
