@@ -14,8 +14,8 @@ For each frontend (default config, plus the direct LEAF reference as ``leaf[dire
 
 Times are the best of several repetitions (after a warm-up call) -- on a shared machine the best run is the
 least disturbed one. Each case runs in its own subprocess with ``torch.set_num_threads(--threads)`` and
-``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it (spinning OpenMP threads are very slow on a busy
-machine).
+OpenMP's default waiting (``--omp-passive`` sets ``OMP_WAIT_POLICY=PASSIVE``, for a machine shared with other
+jobs, where spinning threads are very slow; it slows frontends made of many small operations on a quiet one).
 
 Usage::
 
@@ -160,14 +160,17 @@ def _child(args: argparse.Namespace, variant: str, shape: str, device: str) -> d
         "--threads", str(args.threads), "--min-time", str(args.min_time), "--max-reps", str(args.max_reps),
         "--clock", args.clock,
     ]
-    # Passive OpenMP waiting: on a machine shared with other jobs, spinning threads that wait for a descheduled
-    # sibling make 2-thread runs several times slower than 1-thread ones; sleeping waits do not.
+    # OpenMP's default (spin a while before sleeping) is what users get and the fastest on a quiet machine:
+    # passive waits cost every parallel region a wake-up, which taxes frontends made of many small operations
+    # (LEAF's block loop: 1.7x slower measured). On a machine shared with other jobs, spinning threads that wait
+    # for a descheduled sibling can be far slower: --omp-passive there.
     env = {
-        "OMP_WAIT_POLICY": "PASSIVE",
         **os.environ,
         "OMP_NUM_THREADS": str(args.threads),
         "MKL_NUM_THREADS": str(args.threads),
     }
+    if args.omp_passive:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.case_timeout)
     except subprocess.TimeoutExpired:
@@ -245,6 +248,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--frontends", default="", help="comma-separated subset (default: every registered one)")
     parser.add_argument("--shapes", default="", help="comma-separated BxSECONDSs shapes (default per device)")
+    parser.add_argument("--omp-passive", action="store_true",
+                        help="OMP_WAIT_POLICY=PASSIVE in the measuring processes (for a machine shared with other jobs)")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of repetitions per measurement")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall time (default) or process CPU time / threads (steadier on a shared machine)")
@@ -282,6 +287,8 @@ def main(argv=None) -> int:
         shapes = [s for s in args.shapes.split(",") if s] or list(GPU_SHAPES if device.startswith("cuda") else CPU_SHAPES)
         clock = "wall-clock" if args.clock == "wall" or device.startswith("cuda") else "process CPU time / threads"
         header = f"### Frontends on {device}\n\n{machine_line(device, args.threads)}; times: {clock}, best of up to {args.max_reps}"
+        if args.omp_passive:
+            header += "; OMP_WAIT_POLICY=PASSIVE"
         results = []
         for shape in shapes:
             for name in names:

@@ -116,18 +116,6 @@ def _filter_spectra(h_re: Tensor, h_im: Tensor, n_fft: int) -> Tensor:
     return torch.fft.rfft(_circular(torch.cat([h_re, h_im]), n_fft), n=n_fft)
 
 
-def _filter_outputs(spec_x: Tensor, corr: Tensor, geo: _Geometry, work: Tensor, out: Tensor) -> Tensor:
-    """Real and imaginary filter outputs of blocks, written to ``out`` ``[G, 2C, N]``; returns the view
-    ``[G, 2C, rows * stride]`` of the positions the blocks pool.
-
-    ``y[p] = sum_t h[t] x[p + t]`` is, for real ``h``, ``Y = X * conj(DFT(h circular))``: ``corr`` holds the
-    conjugated filter spectra. ``work`` ``[G, 2C, F]`` (complex) receives the products.
-    """
-    torch.mul(spec_x.unsqueeze(1), corr, out=work)
-    torch.fft.irfft(work, n=geo.n_fft, out=out)
-    return out[..., geo.start : geo.stop]
-
-
 def _energy(y: Tensor, channels: int) -> Tensor:
     """``[G, 2C, L]`` real/imaginary outputs -> ``[G, C, L]`` squared modulus."""
     return torch.addcmul(y[:, channels:].square(), y[:, :channels], y[:, :channels])
@@ -177,21 +165,17 @@ class _LeafEnergies(torch.autograd.Function):
         out = x.new_empty(geo.segments, channels, geo.frames_per_block)
         need_grad = any(ctx.needs_input_grad[:4])
         saved_bytes = geo.segments * 2 * channels * geo.n_fft * x.element_size()
-        # filter outputs kept for the backward pass (whole blocks: the inverse FFT writes there directly)
-        keep = x.new_empty(geo.segments, 2 * channels, geo.n_fft) if need_grad and saved_bytes <= save_limit else None
-        work = corr.new_empty(min(geo.group, geo.segments), 2 * channels, corr.shape[-1])
-        buf = None if keep is not None else x.new_empty(min(geo.group, geo.segments), 2 * channels, geo.n_fft)
+        # The filter outputs of each group are kept as the inverse FFT returns them (no copy) when they fit.
+        kept = [] if need_grad and saved_bytes <= save_limit else None
         for s0 in range(0, geo.segments, geo.group):
             s1 = min(s0 + geo.group, geo.segments)
             spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft)  # [G, F]
-            dest = keep[s0:s1] if keep is not None else buf[: s1 - s0]
-            y = _filter_outputs(spec_x, corr, geo, work[: s1 - s0], dest)  # [G, 2C, L]
-            energy = _energy(y, channels)
-            out[s0:s1] = _pool(energy, w_rows, geo)
-        if keep is None:
-            ctx.save_for_backward(x, h_re, h_im, windows)
-        else:
-            ctx.save_for_backward(x, h_re, h_im, windows, keep)
+            y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)  # [G, 2C, N]
+            out[s0:s1] = _pool(_energy(y[..., geo.start : geo.stop], channels), w_rows, geo)
+            if kept is not None:
+                kept.append(y)
+        ctx.save_for_backward(x, h_re, h_im, windows)
+        ctx.kept = kept  # intermediates, not inputs or outputs: held on ctx until backward
         ctx.geo = geo
         # [B, nb, C, Fb] -> [B, C, nb * Fb] -> the first `frames`
         out = out.reshape(batch, geo.n_blocks, channels, geo.frames_per_block).permute(0, 2, 1, 3)
@@ -200,12 +184,12 @@ class _LeafEnergies(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor):
-        x, h_re, h_im, windows, *kept = ctx.saved_tensors
-        kept = kept[0] if kept else None
+        x, h_re, h_im, windows = ctx.saved_tensors
+        kept, ctx.kept = ctx.kept, None
         geo: _Geometry = ctx.geo
         need_x, need_h_re, need_h_im, need_w = ctx.needs_input_grad[:4]
         need_h = need_h_re or need_h_im
-        batch, channels, fb = geo.batch, geo.channels, geo.frames_per_block
+        batch, channels, fb, n_seg = geo.batch, geo.channels, geo.frames_per_block, geo.n_seg
         spec_h = _filter_spectra(h_re, h_im, geo.n_fft)  # [2C, F]
         corr = torch.conj_physical(spec_h)
         w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
@@ -213,56 +197,55 @@ class _LeafEnergies(torch.autograd.Function):
         # grad of the pooled frames per segment: [S, C, Fb] (zero for frames past the end)
         g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
         g[..., : geo.frames] = grad_out
-        g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3).reshape(geo.segments, channels, fb)
+        g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3)
+        # shifted[S, c, m, seg] = grad of the frame whose window row `seg` lies on energy row m, for all blocks
+        shifted = g.new_zeros(geo.segments, channels, geo.rows, n_seg)
+        for seg in range(n_seg):
+            shifted.view(batch, geo.n_blocks, channels, geo.rows, n_seg)[:, :, :, seg : seg + fb, seg] = g
         acc = torch.zeros(2 * channels, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device)
         grad_w_rows = torch.zeros_like(w_rows)
-        grad_x_blocks = x.new_zeros(geo.segments, geo.n_fft) if need_x else None
-        group = min(geo.group, geo.segments)
-        work = spec_h.new_empty(group, 2 * channels, spec_h.shape[-1])
-        buf = x.new_empty(group, 2 * channels, geo.n_fft) if kept is None else None
-        # gradient w.r.t. the filter outputs, in place in an N-sample buffer that is zero outside start..stop
-        gy_buf = x.new_zeros(group, 2 * channels, geo.n_fft)
-        shifted_buf = g.new_zeros(group, channels, geo.rows, geo.n_seg)
-        for s0 in range(0, geo.segments, geo.group):
+        grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
+        # gradient w.r.t. the filter outputs (halved: the factor 2 of d|y|^2/dy is applied once at the end),
+        # in an N-sample buffer that stays zero outside start..stop
+        gy_buf = x.new_zeros(min(geo.group, geo.segments), 2 * channels, geo.n_fft)
+        for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
             spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft) if (need_h or kept is None) else None
             if kept is None:
-                y = _filter_outputs(spec_x, corr, geo, work[:n], buf[:n])  # [G, 2C, L]
+                y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)
             else:
-                y = kept[s0:s1, :, geo.start : geo.stop]
-            # shifted[g, c, m, seg] = grad of the frame whose window row `seg` lies on energy row m
-            shifted = shifted_buf[:n]
-            for seg in range(geo.n_seg):
-                shifted[:, :, seg : seg + fb, seg] = g[s0:s1]
+                y, kept[i] = kept[i], None  # free each group once used
+            y = y[..., geo.start : geo.stop]
+            sh = shifted[s0:s1]
             if need_w:
                 energy = _energy(y, channels).reshape(n, channels, geo.rows, geo.stride)
                 # d/dw[c, seg * s + r] = sum over segments and rows m of shifted[., c, m, seg] * energy[., c, m, r]
-                grad_w_rows += torch.matmul(shifted.transpose(-1, -2), energy).sum(0)
+                grad_w_rows += torch.matmul(sh.transpose(-1, -2), energy).sum(0)
             if not (need_h or need_x):
                 continue
-            # d/d(energy) on the rows: [G, C, R, s] -> [G, C, R * s], times 2 (d|y|^2 / dy = 2y)
-            grad_e = torch.matmul(shifted, w_rows).reshape(n, channels, geo.width).mul_(2.0)
+            # d/d(energy) on the rows: [G, C, R, s] -> [G, C, R * s]
+            grad_e = torch.matmul(sh, w_rows).reshape(n, 1, channels, geo.width)
             gy = gy_buf[:n, :, geo.start : geo.stop]
-            torch.mul(y.view(n, 2, channels, geo.width), grad_e.unsqueeze(1), out=gy.view(n, 2, channels, geo.width))
+            torch.mul(y.view(n, 2, channels, geo.width), grad_e, out=gy.view(n, 2, channels, geo.width))
             spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, 2C, F]
             if need_h:
                 # r[t] = sum_p gy[p] x[p + t]  <=>  R = conj(GY) X;  accumulate conj(R) = GY conj(X) over blocks
                 xc = torch.conj_physical(spec_x)
-                for i in range(n):
-                    acc.addcmul_(spec_gy[i], xc[i].unsqueeze(0))
+                for j in range(n):
+                    acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
             if need_x:
                 # x gradient of each block: gy convolved with the filters, summed over channels
-                spec_gx = (spec_gy * spec_h).sum(1)
-                grad_x_blocks[s0:s1] = torch.fft.irfft(spec_gx, n=geo.n_fft)
+                grad_x_blocks[s0:s1] = torch.fft.irfft((spec_gy * spec_h).sum(1), n=geo.n_fft)
         grad_x = grad_h_re = grad_h_im = grad_w = None
         if need_h:
             grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
+            grad_h = grad_h.mul_(2.0)
             grad_h_re, grad_h_im = grad_h[:channels], grad_h[channels:]
         if need_w:
-            grad_w = grad_w_rows.reshape(channels, geo.n_seg * geo.stride)[:, : geo.kernel_size]
+            grad_w = grad_w_rows.reshape(channels, n_seg * geo.stride)[:, : geo.kernel_size]
         if need_x:
-            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo)
+            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(2.0)
         return grad_x, grad_h_re, grad_h_im, grad_w, None, None, None
 
 

@@ -14,7 +14,8 @@ A learnable approximation of the log mel filterbank:
   zero-extended (not the filter outputs), so the filters' ringing past the end of the signal is pooled;
 * ``log(x + log_floor)`` compression (``compression="log"``, default) or none.
 
-``impl="fft"`` (default) filters by overlap-save FFT blocks and pools by polyphase matrix products;
+``impl="fft"`` (default) is LEAF's fast path (:func:`.leaf_fast.leaf_energies_fast`: overlap-save FFT blocks,
+squared modulus fused with the pooling, exact custom backward);
 ``impl="direct"`` is the obviously-correct reference (``F.conv1d`` at full rate, strided ``F.conv1d`` pooling),
 equal up to rounding (tests/frontends/test_tdfbanks.py) and far slower on CPU for long inputs.
 
@@ -33,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
+from .leaf_fast import leaf_energies_fast
 from .melscale import fwhm_to_sigma_time, mel_centers_and_fwhm
 from .registry import register_frontend
 
@@ -80,60 +82,6 @@ def measure_center_and_fwhm(freqs: Tensor, magnitude: Tensor) -> tuple[Tensor, T
             hi = freqs[-1]
         widths[k] = hi - lo
     return centers.float(), widths.float()
-
-
-def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.complex128 if dtype == torch.float64 else torch.complex64
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(n - 1, 0).bit_length()
-
-
-def fft_correlate(x: Tensor, h: Tensor, block: int = 2048) -> Tensor:
-    """``out[b, n, t] = sum_j h[n, j] x[b, t + j - K // 2]`` (zero padding), by overlap-save FFT blocks.
-
-    The same 'same'-padded cross-correlation as ``F.conv1d(x, h, padding=K // 2)`` for odd ``K``, with
-    complex ``h`` ``[N, K]`` and real ``x`` ``[B, T]``; returns ``[B, N, T]`` complex. Each block of ``block``
-    FFT points yields ``block - K + 1`` outputs free of wrap-around; far cheaper than a direct convolution
-    with 401-tap filters, and memory stays proportional to the output.
-    """
-    batch, total = x.shape
-    k = h.shape[-1]
-    half = k // 2
-    block = max(block, _next_pow2(2 * k))
-    n_fft = min(block, _next_pow2(total + k - 1))  # one block for short inputs
-    step = n_fft - k + 1
-    n_blocks = -(-total // step)
-    padded = F.pad(x, (half, n_blocks * step + k - 1 - half - total))  # out[t] reads padded[t : t + K]
-    segments = padded.unfold(-1, n_fft, step)  # [B, nb, n_fft]
-    spec = torch.fft.fft(segments.to(h.dtype), dim=-1)
-    # sum_j h[j] s[t + j] has spectrum S(f) * sum_j h[j] exp(+2 pi i f j / n) = S(f) * n * ifft(h)(f)
-    kernel = torch.fft.ifft(h, n=n_fft, dim=-1) * n_fft  # [N, n_fft]
-    out = torch.fft.ifft(spec.unsqueeze(2) * kernel, dim=-1)[..., :step]  # [B, nb, N, step]
-    return out.permute(0, 2, 1, 3).reshape(batch, h.shape[0], n_blocks * step)[..., :total]
-
-
-def polyphase_pool(x: Tensor, window: Tensor, stride: int) -> Tensor:
-    """Depthwise 'valid' pooling ``[B, C, T] -> [B, C, (T - K) // stride + 1]`` with one shared window.
-
-    Frame ``f`` is ``sum_k window[k] x[f * stride + k]``: the same as a strided ``F.conv1d`` without padding,
-    but computed as ``ceil(K / stride)`` matrix-vector products on non-overlapping blocks of ``stride``
-    samples, which never materialises the overlapping frames.
-    """
-    *lead, total = x.shape
-    k = window.shape[-1]
-    n_frames = (total - k) // stride + 1
-    n_taps_blocks = -(-k // stride)
-    n_blocks = n_frames + n_taps_blocks - 1
-    x = F.pad(x, (0, max(n_blocks * stride - total, 0)))[..., : n_blocks * stride]
-    blocks = x.reshape(*lead, n_blocks, stride)
-    w = F.pad(window, (0, n_taps_blocks * stride - k)).reshape(n_taps_blocks, stride).t()  # [stride, J]
-    parts = torch.matmul(blocks, w)  # [..., n_blocks, J]
-    out = parts[..., 0:n_frames, 0]
-    for j in range(1, n_taps_blocks):
-        out = out + parts[..., j : j + n_frames, j]
-    return out
 
 
 @register_frontend("tdfbanks")
@@ -199,11 +147,10 @@ class TDFilterbanks(FilterbankFrames, Frontend):
         """Pooled squared moduli ``[B, N, 1 + T // hop]`` (before compression)."""
         if self.config.impl == "direct":
             return self.energies_direct(waveforms)
-        c = self.config
-        h = torch.complex(self.weight[0::2, 0], self.weight[1::2, 0]).to(_complex_dtype(waveforms.dtype))
-        out = fft_correlate(self._extend(waveforms), h)  # [B, N, T + K] complex: filter 2k + i filter 2k+1
-        power = out.real.square() + out.imag.square()
-        return polyphase_pool(power, self.pool_window[0, 0].to(power.dtype), c.hop_length)
+        # LEAF's fast path computes this very form (complex filter pairs, squared modulus, pooling on the
+        # zero-extended signal's outputs, frames centred on 0, hop, ...), with free taps and a fixed window
+        h = torch.complex(self.weight[0::2, 0], self.weight[1::2, 0])
+        return leaf_energies_fast(waveforms, h, self.pool_window[:, 0].to(waveforms.dtype), self.config.hop_length)
 
     def energies_direct(self, waveforms: Tensor) -> Tensor:
         """The obviously-correct reference: full-rate convolution, pairs of squares, strided pooling conv."""
