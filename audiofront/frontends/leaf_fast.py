@@ -83,8 +83,9 @@ def _from_circular(buf: Tensor, kernel_size: int) -> Tensor:
 class _Geometry:
     """Block layout of one call (all sizes in samples unless said otherwise)."""
 
-    def __init__(self, batch: int, length: int, channels: int, kernel_size: int, stride: int, n_fft: int | None):
-        self.batch, self.length, self.channels = batch, length, channels
+    def __init__(self, batch: int, length: int, channels: int, filters: int, kernel_size: int, stride: int,
+                 n_fft: int | None):
+        self.batch, self.length, self.channels, self.filters = batch, length, channels, filters
         self.kernel_size, self.stride, self.half = kernel_size, stride, kernel_size // 2
         self.frames = 1 + length // stride
         self.n_fft = n_fft or choose_fft_size(self.frames, kernel_size, stride)
@@ -98,7 +99,7 @@ class _Geometry:
         self.left = 2 * self.half  # x padding before sample 0 (block 0 starts at sample -2 * half)
         self.padded = (self.n_blocks - 1) * self.block_hop + self.n_fft
         self.segments = batch * self.n_blocks  # blocks of all sequences, processed in groups
-        self.group = max(1, _GROUP_ELEMENTS // max(1, 2 * channels * self.n_fft))
+        self.group = max(1, _GROUP_ELEMENTS // max(1, filters * self.n_fft))
         # energies are read on buffer positions [start, stop): rows * stride samples
         self.start, self.stop = self.half, self.half + self.rows * stride
         self.width = self.rows * stride
@@ -111,14 +112,40 @@ def _blocks(x: Tensor, geo: _Geometry) -> Tensor:
     return padded.unfold(-1, geo.n_fft, geo.block_hop).reshape(geo.segments, geo.n_fft)
 
 
-def _filter_spectra(h_re: Tensor, h_im: Tensor, n_fft: int) -> Tensor:
-    """``[2C, n_fft // 2 + 1]`` spectra of the real then imaginary parts of the filters (circular taps)."""
-    return torch.fft.rfft(_circular(torch.cat([h_re, h_im]), n_fft), n=n_fft)
+def _filter_spectra(taps: Tensor, n_fft: int) -> Tensor:
+    """``[R, n_fft // 2 + 1]`` spectra of the real filters (circular taps)."""
+    return torch.fft.rfft(_circular(taps, n_fft), n=n_fft)
 
 
-def _energy(y: Tensor, channels: int) -> Tensor:
-    """``[G, 2C, L]`` real/imaginary outputs -> ``[G, C, L]`` squared modulus."""
-    return torch.addcmul(y[:, channels:].square(), y[:, :channels], y[:, :channels])
+ACTIVATIONS = ("modulus2", "square", "leaky_relu")
+
+
+def _activate(y: Tensor, channels: int, activation: str, slope: float) -> Tensor:
+    """``[G, R, L]`` filter outputs -> ``[G, C, L]`` pooled quantity.
+
+    ``modulus2``: rows ``c`` and ``C + c`` are the real and imaginary parts of complex filter ``c``, the result
+    is the squared modulus; ``square``: ``y^2``; ``leaky_relu``: ``max(y, 0) + slope * min(y, 0)``.
+    """
+    if activation == "modulus2":
+        return torch.addcmul(y[:, channels:].square(), y[:, :channels], y[:, :channels])
+    if activation == "square":
+        return y.square()
+    return torch.nn.functional.leaky_relu(y, slope)
+
+
+def _activation_grad(y: Tensor, grad: Tensor, activation: str, slope: float, out: Tensor) -> None:
+    """``out = d(activation)/dy * grad``, halved for the squares (their factor 2 is applied once at the end).
+
+    ``grad`` is ``[G, 1, C, L]`` for ``modulus2`` (shared by the real and imaginary rows) and ``[G, C, L]``
+    otherwise; ``y`` and ``out`` are ``[G, R, L]``.
+    """
+    if activation == "modulus2":
+        n, rows, width = y.shape
+        torch.mul(y.view(n, 2, rows // 2, width), grad, out=out.view(n, 2, rows // 2, width))
+    elif activation == "square":
+        torch.mul(y, grad, out=out)
+    else:  # leaky_relu: slope where y <= 0 (torch's convention at 0)
+        torch.mul(torch.where(y > 0, y.new_ones(()), y.new_full((), slope)), grad, out=out)  # in y's dtype
 
 
 def _pool(energy: Tensor, w_rows: Tensor, geo: _Geometry) -> Tensor:
@@ -153,30 +180,32 @@ def _overlap_add(grad_blocks: Tensor, geo: _Geometry) -> Tensor:
     return total[:, geo.left : geo.left + geo.length]
 
 
-class _LeafEnergies(torch.autograd.Function):
+class _PooledFilterbank(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: Tensor, h_re: Tensor, h_im: Tensor, windows: Tensor, stride: int, n_fft, save_limit: int):
+    def forward(ctx, x: Tensor, taps: Tensor, windows: Tensor, stride: int, activation: str, slope: float, n_fft,
+                save_limit: int):
         batch, length = x.shape
-        channels, kernel_size = h_re.shape
-        geo = _Geometry(batch, length, channels, kernel_size, stride, n_fft)
-        corr = torch.conj_physical(_filter_spectra(h_re, h_im, geo.n_fft))  # [2C, F]
+        n_filters, kernel_size = taps.shape
+        channels = windows.shape[0]
+        geo = _Geometry(batch, length, channels, n_filters, kernel_size, stride, n_fft)
+        corr = torch.conj_physical(_filter_spectra(taps, geo.n_fft))  # [R, F]
         w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
         blocks = _blocks(x, geo)  # [S, N]
         out = x.new_empty(geo.segments, channels, geo.frames_per_block)
-        need_grad = any(ctx.needs_input_grad[:4])
-        saved_bytes = geo.segments * 2 * channels * geo.n_fft * x.element_size()
+        need_grad = any(ctx.needs_input_grad[:3])
+        saved_bytes = geo.segments * n_filters * geo.n_fft * x.element_size()
         # The filter outputs of each group are kept as the inverse FFT returns them (no copy) when they fit.
         kept = [] if need_grad and saved_bytes <= save_limit else None
         for s0 in range(0, geo.segments, geo.group):
             s1 = min(s0 + geo.group, geo.segments)
             spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft)  # [G, F]
-            y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)  # [G, 2C, N]
-            out[s0:s1] = _pool(_energy(y[..., geo.start : geo.stop], channels), w_rows, geo)
+            y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)  # [G, R, N]
+            out[s0:s1] = _pool(_activate(y[..., geo.start : geo.stop], channels, activation, slope), w_rows, geo)
             if kept is not None:
                 kept.append(y)
-        ctx.save_for_backward(x, h_re, h_im, windows)
+        ctx.save_for_backward(x, taps, windows)
         ctx.kept = kept  # intermediates, not inputs or outputs: held on ctx until backward
-        ctx.geo = geo
+        ctx.geo, ctx.activation, ctx.slope = geo, activation, slope
         # [B, nb, C, Fb] -> [B, C, nb * Fb] -> the first `frames`
         out = out.reshape(batch, geo.n_blocks, channels, geo.frames_per_block).permute(0, 2, 1, 3)
         return out.reshape(batch, channels, -1)[..., : geo.frames]
@@ -184,13 +213,13 @@ class _LeafEnergies(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor):
-        x, h_re, h_im, windows = ctx.saved_tensors
+        x, taps, windows = ctx.saved_tensors
         kept, ctx.kept = ctx.kept, None
         geo: _Geometry = ctx.geo
-        need_x, need_h_re, need_h_im, need_w = ctx.needs_input_grad[:4]
-        need_h = need_h_re or need_h_im
+        activation, slope = ctx.activation, ctx.slope
+        need_x, need_h, need_w = ctx.needs_input_grad[:3]
         batch, channels, fb, n_seg = geo.batch, geo.channels, geo.frames_per_block, geo.n_seg
-        spec_h = _filter_spectra(h_re, h_im, geo.n_fft)  # [2C, F]
+        spec_h = _filter_spectra(taps, geo.n_fft)  # [R, F]
         corr = torch.conj_physical(spec_h)
         w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
         blocks = _blocks(x, geo)
@@ -202,12 +231,11 @@ class _LeafEnergies(torch.autograd.Function):
         shifted = g.new_zeros(geo.segments, channels, geo.rows, n_seg)
         for seg in range(n_seg):
             shifted.view(batch, geo.n_blocks, channels, geo.rows, n_seg)[:, :, :, seg : seg + fb, seg] = g
-        acc = torch.zeros(2 * channels, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device)
+        acc = torch.zeros(geo.filters, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device)
         grad_w_rows = torch.zeros_like(w_rows)
         grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
-        # gradient w.r.t. the filter outputs (halved: the factor 2 of d|y|^2/dy is applied once at the end),
-        # in an N-sample buffer that stays zero outside start..stop
-        gy_buf = x.new_zeros(min(geo.group, geo.segments), 2 * channels, geo.n_fft)
+        # gradient w.r.t. the filter outputs in an N-sample buffer that stays zero outside start..stop
+        gy_buf = x.new_zeros(min(geo.group, geo.segments), geo.filters, geo.n_fft)
         for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
@@ -219,34 +247,80 @@ class _LeafEnergies(torch.autograd.Function):
             y = y[..., geo.start : geo.stop]
             sh = shifted[s0:s1]
             if need_w:
-                energy = _energy(y, channels).reshape(n, channels, geo.rows, geo.stride)
-                # d/dw[c, seg * s + r] = sum over segments and rows m of shifted[., c, m, seg] * energy[., c, m, r]
-                grad_w_rows += torch.matmul(sh.transpose(-1, -2), energy).sum(0)
+                act = _activate(y, channels, activation, slope).reshape(n, channels, geo.rows, geo.stride)
+                # d/dw[c, seg * s + r] = sum over segments and rows m of shifted[., c, m, seg] * act[., c, m, r]
+                grad_w_rows += torch.matmul(sh.transpose(-1, -2), act).sum(0)
             if not (need_h or need_x):
                 continue
-            # d/d(energy) on the rows: [G, C, R, s] -> [G, C, R * s]
-            grad_e = torch.matmul(sh, w_rows).reshape(n, 1, channels, geo.width)
-            gy = gy_buf[:n, :, geo.start : geo.stop]
-            torch.mul(y.view(n, 2, channels, geo.width), grad_e, out=gy.view(n, 2, channels, geo.width))
-            spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, 2C, F]
+            # d/d(activation) on the rows: [G, C, R, s] -> [G, C, R * s]
+            grad_a = torch.matmul(sh, w_rows).reshape(n, channels, geo.width)
+            if activation == "modulus2":
+                grad_a = grad_a.unsqueeze(1)
+            _activation_grad(y, grad_a, activation, slope, gy_buf[:n, :, geo.start : geo.stop])
+            spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, R, F]
             if need_h:
                 # r[t] = sum_p gy[p] x[p + t]  <=>  R = conj(GY) X;  accumulate conj(R) = GY conj(X) over blocks
                 xc = torch.conj_physical(spec_x)
                 for j in range(n):
                     acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
             if need_x:
-                # x gradient of each block: gy convolved with the filters, summed over channels
+                # x gradient of each block: gy convolved with the filters, summed over them
                 grad_x_blocks[s0:s1] = torch.fft.irfft((spec_gy * spec_h).sum(1), n=geo.n_fft)
-        grad_x = grad_h_re = grad_h_im = grad_w = None
+        scale = 1.0 if activation == "leaky_relu" else 2.0  # d(y^2)/dy = 2y
+        grad_x = grad_h = grad_w = None
         if need_h:
             grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
-            grad_h = grad_h.mul_(2.0)
-            grad_h_re, grad_h_im = grad_h[:channels], grad_h[channels:]
+            grad_h = grad_h.mul_(scale)
         if need_w:
             grad_w = grad_w_rows.reshape(channels, n_seg * geo.stride)[:, : geo.kernel_size]
         if need_x:
-            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(2.0)
-        return grad_x, grad_h_re, grad_h_im, grad_w, None, None, None
+            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
+        return grad_x, grad_h, grad_w, None, None, None, None, None
+
+
+def _check(waveforms: Tensor, taps: Tensor, windows: Tensor, name: str) -> None:
+    if taps.dim() != 2 or taps.shape[-1] % 2 == 0:
+        raise ValueError(f"{name} needs [filters, K] taps with K odd, got {tuple(taps.shape)}")
+    if windows.dim() != 2 or windows.shape[-1] != taps.shape[-1]:
+        raise ValueError(f"{name}: pooling windows {tuple(windows.shape)} must have the filters' {taps.shape[-1]} taps")
+    if waveforms.dim() != 2:
+        raise ValueError(f"{name} needs waveforms [B, T], got {tuple(waveforms.shape)}")
+
+
+def pooled_filterbank_fast(
+    waveforms: Tensor,
+    taps: Tensor,
+    windows: Tensor,
+    stride: int,
+    activation: str = "square",
+    negative_slope: float = 0.01,
+    n_fft: int | None = None,
+    save_limit: int | None = None,
+) -> Tensor:
+    """Real FIR filterbank, pointwise activation, per-channel pooling: ``[B, T] -> [B, C, 1 + T // stride]``.
+
+    ``E[b, c, k] = sum_j w_c[j] a_c[b, k s + j - K//2]`` with ``a_c = act(y_c)`` (``modulus2``: ``y_c^2 +
+    y_{C+c}^2``), ``y_r[b, n] = sum_t taps_r[t] x[b, n + t]`` on the zero-extended signal, ``t = -K//2 .. K//2``.
+    The same function as full-rate ``conv1d`` (a correlation, 'same' padding), the activation and a strided
+    depthwise ``conv1d`` of the windows, computed blockwise by FFT (see the module docstring).
+
+    Args:
+        taps: ``[R, K]`` real filters (``R = 2C`` for ``modulus2``, else ``C``), ``K`` odd.
+        windows: ``[C, K]`` pooling windows.
+        activation: ``modulus2`` | ``square`` | ``leaky_relu`` (with ``negative_slope``).
+        n_fft, save_limit: as in :func:`leaf_energies_fast`.
+    """
+    _check(waveforms, taps, windows, "pooled_filterbank_fast")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    expected = 2 * windows.shape[0] if activation == "modulus2" else windows.shape[0]
+    if taps.shape[0] != expected:
+        raise ValueError(f"{activation} needs {expected} filters for {windows.shape[0]} pooling windows, got {taps.shape[0]}")
+    dtype = waveforms.dtype
+    limit = SAVE_LIMIT if save_limit is None else int(save_limit)
+    return _PooledFilterbank.apply(
+        waveforms, taps.to(dtype), windows.to(dtype), stride, activation, float(negative_slope), n_fft, limit
+    )
 
 
 def leaf_energies_fast(
@@ -272,10 +346,30 @@ def leaf_energies_fast(
         raise ValueError(f"leaf_energies_fast needs [C, K] filters with K odd, got {tuple(impulse_responses.shape)}")
     if windows.shape != impulse_responses.shape:
         raise ValueError(f"pooling windows {tuple(windows.shape)} must match the filters {tuple(impulse_responses.shape)}")
-    if waveforms.dim() != 2:
-        raise ValueError(f"leaf_energies_fast needs waveforms [B, T], got {tuple(waveforms.shape)}")
-    real_dtype = waveforms.dtype
-    h_re = impulse_responses.real.to(real_dtype)
-    h_im = impulse_responses.imag.to(real_dtype)
-    limit = SAVE_LIMIT if save_limit is None else int(save_limit)
-    return _LeafEnergies.apply(waveforms, h_re, h_im, windows.to(real_dtype), stride, n_fft, limit)
+    taps = torch.cat([impulse_responses.real, impulse_responses.imag])  # [2C, K]: real parts, then imaginary
+    return pooled_filterbank_fast(waveforms, taps, windows, stride, "modulus2", n_fft=n_fft, save_limit=save_limit)
+
+
+def correlate_fft(x: Tensor, taps: Tensor, n_fft: int | None = None) -> Tensor:
+    """Valid cross-correlation by overlap-save FFT blocks: ``[B, T]``, ``[R, K]`` -> ``[B, R, T - K + 1]``.
+
+    ``out[b, r, t] = sum_j taps[r, j] x[b, t + j]``: what ``F.conv1d(x[:, None], taps[:, None])`` computes,
+    for filters followed by a nonlinear pooling (SincNet's max-pool) that :func:`pooled_filterbank_fast` cannot
+    fuse. Plain differentiable operations: autograd keeps only the block spectra, and its backward is FFTs too.
+    """
+    if x.dim() != 2 or taps.dim() != 2:
+        raise ValueError(f"correlate_fft needs x [B, T] and taps [R, K], got {tuple(x.shape)}, {tuple(taps.shape)}")
+    batch, length = x.shape
+    n_filters, k = taps.shape
+    valid = length - k + 1
+    if valid < 1:
+        raise ValueError(f"correlate_fft: {length} samples are fewer than the {k} taps")
+    if n_fft is None:  # the candidate size that wastes least; blocks keep n_fft - k + 1 outputs each
+        n_fft = min((n for n in _FFT_SIZES if n >= 2 * k), key=lambda n: -(-valid // (n - k + 1)) * n * math.log2(n))
+    step = n_fft - k + 1
+    n_blocks = -(-valid // step)
+    padded = torch.nn.functional.pad(x, (0, (n_blocks - 1) * step + n_fft - length))
+    spec = torch.fft.rfft(padded.unfold(-1, n_fft, step), n=n_fft)  # [B, nb, F]
+    corr = torch.conj_physical(torch.fft.rfft(taps.to(x.dtype), n=n_fft))  # sum_j h[j] x[t + j] <=> X conj(H)
+    out = torch.fft.irfft(spec.unsqueeze(2) * corr, n=n_fft)[..., :step]  # [B, nb, R, step]
+    return out.permute(0, 2, 1, 3).reshape(batch, n_filters, n_blocks * step)[..., :valid]

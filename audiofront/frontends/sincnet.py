@@ -44,6 +44,7 @@ from torch import Tensor, nn
 from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .compression import build_compression
 from .conv2d import filterbank_from_taps
+from .leaf_fast import correlate_fft, pooled_filterbank_fast
 from .melscale import hz_to_mel, mel_to_hz
 from .pooling import GaussianLowpass
 from .registry import register_frontend
@@ -108,9 +109,11 @@ class SincFilters(nn.Module):
         n = self.taps[None, :]
         return (2 * f2 * torch.sinc(2 * f2 * n) - 2 * f1 * torch.sinc(2 * f1 * n)) * self.window[None, :]
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Valid convolution: ``[B, T]`` -> ``[B, N, T - window_length + 1]``."""
+    def forward(self, x: Tensor, impl: str = "direct") -> Tensor:
+        """Valid convolution: ``[B, T]`` -> ``[B, N, T - window_length + 1]``; ``impl="fft"`` by FFT blocks."""
         h = self.impulse_responses().to(x.dtype)
+        if impl == "fft":
+            return correlate_fft(x, h)
         return F.conv1d(x.unsqueeze(1), h.unsqueeze(1))  # symmetric taps: correlation == convolution
 
     def filterbank(self) -> FilterBank:
@@ -131,6 +134,9 @@ class SincNetConfig(FrontendConfig):
     min_hz, max_hz: the mel range of the initial band edges; negative_slope: of the LeakyReLU (0.2);
     floor: pooled values are floored here before normalisation (1e-5, as in LEAF); freeze_filters: keep the
     cut-offs fixed.
+    impl: "fast" (default: FFT-block filtering; ``sincnet+`` also fuses the pooling, see
+    :func:`.leaf_fast.pooled_filterbank_fast`) | "direct" (full-rate ``conv1d``: the reference the fast path
+    is tested against).
     """
 
     n_filters: int = 40
@@ -143,6 +149,7 @@ class SincNetConfig(FrontendConfig):
     negative_slope: float = 0.2
     floor: float = 1e-5
     freeze_filters: bool = False
+    impl: Literal["fast", "direct"] = "fast"
 
 
 class _SincFrontend(FilterbankFrames, Frontend):
@@ -155,6 +162,8 @@ class _SincFrontend(FilterbankFrames, Frontend):
             raise ValueError(f"{self.name}: hop_length must be >= 1, got {c.hop_length}")
         if c.floor <= 0:
             raise ValueError(f"{self.name}: floor must be > 0, got {c.floor}")
+        if c.impl not in ("fast", "direct"):
+            raise ValueError(f"{self.name}: impl must be 'fast' or 'direct', got {c.impl!r}")
         self.sinc = SincFilters(
             c.n_filters, c.window_length, c.sample_rate, c.min_low_hz, c.min_band_hz, c.min_hz, c.max_hz,
             learnable=not c.freeze_filters,
@@ -172,7 +181,7 @@ class _SincFrontend(FilterbankFrames, Frontend):
         last_position = (total // c.hop_length) * c.hop_length + half
         left = half - first_position  # samples needed before sample 0
         right = last_position + half - (total - 1)  # samples needed after the last one
-        return self.sinc(F.pad(waveforms, (left, right)))
+        return self.sinc(F.pad(waveforms, (left, right)), "fft" if c.impl == "fast" else "direct")
 
     def filters(self) -> Optional[FilterBank]:
         return self.sinc.filterbank()
@@ -226,6 +235,7 @@ class SincNetPlus(_SincFrontend):
         c = config
         if c.activation not in ("leaky_relu", "square"):
             raise ValueError(f"sincnet+: activation must be 'leaky_relu' or 'square', got {c.activation!r}")
+
         self.pooling = GaussianLowpass(
             c.n_filters,
             kernel_size=c.window_length,
@@ -242,13 +252,21 @@ class SincNetPlus(_SincFrontend):
         half = c.window_length // 2
         self.lead = -(-half // c.hop_length)
 
-    def compute(self, waveforms: Tensor) -> Tensor:
+    def pooled(self, waveforms: Tensor) -> Tensor:
+        """Pooled activations ``[B, N, 1 + T // hop]`` before flooring and compression."""
         c = self.config
+        if c.impl == "fast":
+            h = self.sinc.impulse_responses()
+            return pooled_filterbank_fast(
+                waveforms, h, self.pooling.windows(), c.hop_length, c.activation, negative_slope=c.negative_slope
+            )
         frames = 1 + waveforms.shape[1] // c.hop_length
         x = self.filter_outputs(waveforms, -self.lead * c.hop_length)
         x = F.leaky_relu(x, c.negative_slope) if c.activation == "leaky_relu" else x * x
-        x = self.pooling(x)[..., self.lead : self.lead + frames]  # [B, N, F]
-        x = self.compression(x.clamp(min=c.floor))
+        return self.pooling(x)[..., self.lead : self.lead + frames]  # [B, N, F]
+
+    def compute(self, waveforms: Tensor) -> Tensor:
+        x = self.compression(self.pooled(waveforms).clamp(min=self.config.floor))
         return x.transpose(1, 2)
 
     def inspection(self) -> dict[str, Tensor]:

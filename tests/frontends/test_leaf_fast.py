@@ -8,7 +8,7 @@ import torch
 from audiofront.frontends import build_frontend
 from audiofront.frontends.gabor import gabor_impulse_responses, sigma_range
 from audiofront.frontends.leaf import leaf_energies_direct
-from audiofront.frontends.leaf_fast import leaf_energies_fast
+from audiofront.frontends.leaf_fast import leaf_energies_fast, pooled_filterbank_fast
 from audiofront.frontends.pooling import gaussian_windows
 
 
@@ -145,3 +145,50 @@ def test_rejects_even_filters():
     h = torch.zeros(2, 400, dtype=torch.complex64)
     with pytest.raises(ValueError, match="odd"):
         leaf_energies_fast(torch.zeros(1, 100), h, torch.ones(2, 400), 160)
+
+
+def pooled_direct(x, taps, windows, stride, activation, slope):
+    """The obviously-correct form of ``pooled_filterbank_fast``: full-rate conv1d, activation, strided pooling."""
+    k = taps.shape[-1]
+    half = k // 2
+    last = (x.shape[-1] // stride) * stride
+    ext = torch.nn.functional.pad(x, (2 * half, max(0, last + 2 * half + 1 - x.shape[-1])))
+    y = torch.nn.functional.conv1d(ext[:, None], taps[:, None])[..., : last + 2 * half + 1]  # positions -half..
+    if activation == "leaky_relu":
+        a = torch.nn.functional.leaky_relu(y, slope)
+    elif activation == "square":
+        a = y.square()
+    else:
+        c = windows.shape[0]
+        a = y[:, :c].square() + y[:, c:].square()
+    return torch.nn.functional.conv1d(a, windows[:, None], stride=stride, groups=windows.shape[0])
+
+
+@pytest.mark.parametrize("activation", ["square", "leaky_relu", "modulus2"])
+@pytest.mark.parametrize("length, n_fft, save_limit", [(1, None, None), (1000, None, 0), (9000, 1024, None), (9000, 1024, 0)])
+def test_pooled_filterbank_float64_equal_to_conv1d(activation, length, n_fft, save_limit):
+    """Arbitrary real taps (as tdfbanks and sincnet+ learn them), every activation, against conv1d."""
+    gen = torch.Generator().manual_seed(length)
+    channels, k, stride, slope = 5, 401, 160, 0.2
+    rows = 2 * channels if activation == "modulus2" else channels
+    taps = (torch.randn(rows, k, generator=gen, dtype=torch.float64) / 20).requires_grad_()
+    windows = torch.rand(channels, k, generator=gen, dtype=torch.float64).requires_grad_()
+    x = torch.randn(2, length, generator=gen, dtype=torch.float64).requires_grad_()
+    weights = torch.randn(2, channels, 1 + length // stride, generator=gen, dtype=torch.float64)
+    results = []
+    for fn in (pooled_direct, lambda *a: pooled_filterbank_fast(*a[:4], a[4], a[5], n_fft=n_fft, save_limit=save_limit)):
+        out = fn(x, taps, windows, stride, activation, slope)
+        results.append((out,) + torch.autograd.grad((out * weights).sum(), [x, taps, windows]))
+    for name, got, ref in zip(("out", "d/dx", "d/dtaps", "d/dwindows"), *results):
+        assert got.shape == ref.shape, name
+        assert float((got - ref).abs().max() / ref.abs().max()) < 1e-10, name
+
+
+def test_pooled_filterbank_rejects_bad_shapes():
+    x = torch.randn(1, 1000)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        pooled_filterbank_fast(x, torch.randn(3, 11), torch.rand(3, 11), 4, "relu")
+    with pytest.raises(ValueError, match="needs 6 filters"):
+        pooled_filterbank_fast(x, torch.randn(3, 11), torch.rand(3, 11), 4, "modulus2")
+    with pytest.raises(ValueError, match="must have the filters' 11 taps"):
+        pooled_filterbank_fast(x, torch.randn(3, 11), torch.rand(3, 9), 4, "square")
