@@ -1,4 +1,4 @@
-"""Fast, exact LEAF energies: FFT filtering in overlap-save blocks, fused squared modulus and strided pooling.
+"""Fast, exact LEAF energies: FFT filtering in overlap-save blocks, fused activation and strided pooling.
 
 Computes the function of :func:`.leaf.leaf_energies_direct` (the reference: full-rate ``conv1d`` of the
 zero-extended signal with ``K``-tap complex filters, squared modulus, depthwise ``K``-tap pooling at stride
@@ -7,26 +7,37 @@ zero-extended signal with ``K``-tap complex filters, squared modulus, depthwise 
     E[b, c, k] = sum_j w_c[j] |y_c[b, k s + j - K//2]|^2,   y_c[b, n] = sum_t h_c[t] x[b, n + t],
 
 with ``x`` zero outside ``[0, T)`` (the filter outputs around the ends are those of the zero-extended signal).
+:func:`pooled_filterbank_fast` is the same machinery for real filters and other pointwise activations: it
+serves ``tdfbanks`` (free complex filter pairs, squared modulus, fixed window) and ``sincnet+`` (sinc filters,
+LeakyReLU or square, Gaussian windows). :func:`correlate_fft` is the filtering alone (``sincnet``'s max-pool
+cannot be fused).
 
 How:
 
 * The output frames are cut into blocks of ``F_b`` frames. A block needs ``x`` over ``(F_b - 1) s + 2K - 1``
-  samples; that segment is transformed once (real FFT of size ``N``, shared by all channels), and the real and
-  imaginary filter outputs of every channel are inverse real FFTs of its products with the filters' spectra.
-  The filters are ``K``-tap FIRs, so on the positions a block reads the circular correlation *is* the linear
-  one: no approximation. ``N`` is chosen per call to waste the least work on partial blocks.
-* The squared modulus and the pooling are fused per block: the energies of a block are viewed as rows of ``s``
+  samples; that segment is transformed once (real FFT of size ``N``, shared by all filters), and the outputs of
+  every real filter (for LEAF: the real and the imaginary part of each complex one) are inverse real FFTs of
+  its products with the filters' spectra. The filters are ``K``-tap FIRs, so on the positions a block reads the
+  circular correlation *is* the linear one: no approximation. ``N`` is chosen per call to waste the least work
+  on partial blocks.
+* The activation and the pooling are fused per block: the activations of a block are viewed as rows of ``s``
   samples and the pooling window (zero-padded to ``ceil(K / s) * s`` taps) as ``ceil(K / s)`` rows, so the
-  strided pooling is one small matrix product and a shifted sum; full-rate energies of the whole signal are
-  never materialised.
+  strided pooling is one small matrix product and a shifted sum; full-rate activations of the whole signal
+  are never materialised.
 * A custom autograd function computes exact gradients: filter gradients are cross-correlations accumulated
   in the frequency domain over all blocks and the batch, then one inverse FFT; pooling-window gradients are
   small matrix products; the input gradient (only when asked for) is an overlap-add of blocks. The filter
-  outputs of the forward pass are kept for the backward pass when they take less than ``save_limit`` bytes
-  (they take about ``8 B C T`` bytes, less than the reference's own activations, ``12 B C T`` bytes plus their
-  gradients); above it they are recomputed block by block, so memory stays bounded for any length.
+  outputs of the forward pass are kept for the backward pass (as the inverse FFT returns them, no copy) when
+  they take less than ``save_limit`` bytes (about ``8 B C T`` bytes for LEAF, less than the reference's own
+  activations, ``12 B C T`` bytes plus their gradients); above it they are recomputed block by block, so
+  memory stays bounded for any length.
 
-Blocks are processed in groups of about ``_GROUP_ELEMENTS`` samples (all channels) to stay in cache.
+Why not faster: an exact method has to produce every filter output at the full rate before the nonlinearity
+(the filters are cut at ``K`` taps, so their responses are not band-limited and cannot be decimated), so the
+forward pass costs one inverse FFT pass over ``2C`` rows and the backward pass one FFT pass; on CPU each pass
+alone costs about twice a whole log-mel forward and backward (``benchmarks/fft_floor.py``).
+
+Blocks are processed in groups of about ``_GROUP_ELEMENTS`` samples (all filters) to stay in cache.
 """
 
 from __future__ import annotations
