@@ -241,3 +241,41 @@ def conv_num_frames(lengths: Tensor, kernel: int, stride: int, padding: int = 0)
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+class LengthAwareFrontend(Frontend):
+    """A frontend whose computation depends on the valid lengths (normalisation statistics, per-layer masks).
+
+    Subclasses implement :meth:`compute_with_lengths`; :meth:`compute` is the whole-batch-valid special case.
+    """
+
+    def compute(self, waveforms: Tensor) -> Tensor:
+        lengths = torch.full((waveforms.shape[0],), waveforms.shape[1], dtype=torch.long)
+        return self.compute_with_lengths(waveforms, lengths)
+
+    def compute_with_lengths(self, waveforms: Tensor, lengths: Tensor) -> Tensor:
+        """Features ``[B, F, D]`` of the zero-padded batch ``[B, T]`` whose sequence ``b`` has ``lengths[b]`` samples."""
+        raise NotImplementedError
+
+    def forward(
+        self, waveforms: Tensor, lengths: Optional[Tensor] = None, sample_rate: Optional[int] = None
+    ) -> tuple[Tensor, Tensor]:
+        waveforms, lengths = self.check_inputs(waveforms, lengths, sample_rate)
+        features = self.compute_with_lengths(waveforms, lengths)
+        frame_lengths = self.num_frames(lengths)
+        expected = int(self.num_frames(torch.tensor([waveforms.shape[1]]))[0])
+        if features.shape[1] != expected:
+            raise RuntimeError(
+                f"{type(self).__name__}.compute_with_lengths returned {features.shape[1]} frames for "
+                f"{waveforms.shape[1]} samples; num_frames says {expected} (a bug in the frontend)"
+            )
+        return mask_frames(features, frame_lengths, dim=1), frame_lengths
+
+
+def mask_frames(x: Tensor, valid: Tensor, dim: int) -> Tensor:
+    """Zero the entries of ``x`` whose index along ``dim`` is ``>= valid[b]`` (``x`` has the batch first)."""
+    steps = x.shape[dim]
+    keep = torch.arange(steps, device=x.device)[None, :] < valid.to(x.device)[:, None]  # [B, steps]
+    shape = [x.shape[0]] + [1] * (x.dim() - 1)
+    shape[dim] = steps
+    return x * keep.reshape(shape).to(x.dtype)

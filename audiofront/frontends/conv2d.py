@@ -34,7 +34,6 @@ The STFT variants have no first-layer parameters; with ``n_fft = 400`` the image
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
@@ -42,48 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import FilterBank, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FrontendConfig, LengthAwareFrontend, centered_num_frames, mask_frames
 from .gammatone import gammatone_impulse_responses
 from .registry import register_frontend
-
-
-# ---- shared by the frontends whose computation needs the sequence lengths --------------------------------
-class LengthAwareFrontend(Frontend):
-    """A frontend whose computation depends on the valid lengths (normalisation statistics, per-layer masks).
-
-    Subclasses implement :meth:`compute_with_lengths`; :meth:`compute` is the whole-batch-valid special case.
-    """
-
-    def compute(self, waveforms: Tensor) -> Tensor:
-        lengths = torch.full((waveforms.shape[0],), waveforms.shape[1], dtype=torch.long)
-        return self.compute_with_lengths(waveforms, lengths)
-
-    def compute_with_lengths(self, waveforms: Tensor, lengths: Tensor) -> Tensor:
-        """Features ``[B, F, D]`` of the zero-padded batch ``[B, T]`` whose sequence ``b`` has ``lengths[b]`` samples."""
-        raise NotImplementedError
-
-    def forward(
-        self, waveforms: Tensor, lengths: Optional[Tensor] = None, sample_rate: Optional[int] = None
-    ) -> tuple[Tensor, Tensor]:
-        waveforms, lengths = self.check_inputs(waveforms, lengths, sample_rate)
-        features = self.compute_with_lengths(waveforms, lengths)
-        frame_lengths = self.num_frames(lengths)
-        expected = int(self.num_frames(torch.tensor([waveforms.shape[1]]))[0])
-        if features.shape[1] != expected:
-            raise RuntimeError(
-                f"{type(self).__name__}.compute_with_lengths returned {features.shape[1]} frames for "
-                f"{waveforms.shape[1]} samples; num_frames says {expected} (a bug in the frontend)"
-            )
-        return mask_frames(features, frame_lengths, dim=1), frame_lengths
-
-
-def mask_frames(x: Tensor, valid: Tensor, dim: int) -> Tensor:
-    """Zero the entries of ``x`` whose index along ``dim`` is ``>= valid[b]`` (``x`` has the batch first)."""
-    steps = x.shape[dim]
-    keep = torch.arange(steps, device=x.device)[None, :] < valid.to(x.device)[:, None]  # [B, steps]
-    shape = [x.shape[0]] + [1] * (x.dim() - 1)
-    shape[dim] = steps
-    return x * keep.reshape(shape).to(x.dtype)
+from .responses import filterbank_from_taps
 
 
 def normalize_waveforms(waveforms: Tensor, lengths: Tensor, eps: float = 1e-5) -> Tensor:
@@ -96,45 +57,6 @@ def normalize_waveforms(waveforms: Tensor, lengths: Tensor, eps: float = 1e-5) -
     centred = (waveforms - mean) * valid
     var = (centred**2).sum(dim=1, keepdim=True) / count
     return centred * torch.rsqrt(var + eps)
-
-
-# ---- describing learned FIR filters ------------------------------------------------------------------------
-def filterbank_from_taps(impulse_responses: Tensor, sample_rate: int, n_fft: int = 4096) -> FilterBank:
-    """A :class:`FilterBank` of real FIR filters with centres and bandwidths *measured* from their responses.
-
-    Centre: frequency of the peak of the magnitude response. Bandwidth: full width at half maximum of the
-    magnitude response around that peak (the contiguous region where ``|H| >= max |H| / 2``), with the two
-    crossings interpolated linearly between FFT bins; a region that reaches 0 Hz or Nyquist stops there.
-    """
-    h = impulse_responses.detach().float().cpu()
-    n_fft = max(n_fft, 2 ** math.ceil(math.log2(h.shape[-1])))
-    mag = torch.fft.rfft(h, n=n_fft).abs()  # [N, F]
-    bin_hz = sample_rate / n_fft
-    peak = mag.argmax(dim=-1)
-    centers = peak.float() * bin_hz
-    widths = torch.empty(h.shape[0])
-    for i in range(h.shape[0]):
-        m = mag[i]
-        p = int(peak[i])
-        half = float(m[p]) / 2
-        if half <= 0:  # an all-zero filter has no band
-            widths[i] = 0.0
-            continue
-        below = (m < half).nonzero().flatten()
-        left_below = below[below < p]
-        right_below = below[below > p]
-        if left_below.numel():
-            j = int(left_below[-1])  # m[j] < half <= m[j + 1]
-            left = j + (half - float(m[j])) / (float(m[j + 1]) - float(m[j]))
-        else:
-            left = 0.0
-        if right_below.numel():
-            j = int(right_below[0])  # m[j - 1] >= half > m[j]
-            right = j - 1 + (float(m[j - 1]) - half) / (float(m[j - 1]) - float(m[j]))
-        else:
-            right = float(m.numel() - 1)
-        widths[i] = (right - left) * bin_hz
-    return FilterBank(center_hz=centers, bandwidth_hz=widths, sample_rate=sample_rate, impulse_responses=h)
 
 
 # ---- the frontend ------------------------------------------------------------------------------------------

@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import FilterBank, FrontendConfig, centered_num_frames
-from .conv2d import LengthAwareFrontend, filterbank_from_taps, mask_frames
+from .base import FilterBank, FrontendConfig, LengthAwareFrontend, centered_num_frames, mask_frames
 from .gammatone import gammatone_impulse_responses
 from .registry import register_frontend
+from .responses import filterbank_from_taps
 
 
 @dataclass

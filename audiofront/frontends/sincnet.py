@@ -43,11 +43,11 @@ from torch import Tensor, nn
 
 from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .compression import build_compression
-from .conv2d import filterbank_from_taps
 from .leaf_fast import correlate_fft, pooled_filterbank_fast
 from .melscale import hz_to_mel, mel_to_hz
 from .pooling import GaussianLowpass
 from .registry import register_frontend
+from .responses import filterbank_from_taps
 
 
 class SincFilters(nn.Module):

@@ -34,54 +34,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
+from .gabor import gabor_impulse_responses
 from .leaf_fast import leaf_energies_fast
 from .melscale import fwhm_to_sigma_time, mel_centers_and_fwhm
 from .registry import register_frontend
-
-
-def gabor_impulse_responses(center_hz: Tensor, fwhm_hz: Tensor, sample_rate: int, length: int) -> Tensor:
-    """``[N, length]`` complex Gabor wavelets (LEAF's parameterisation), t = -(length // 2) .. length // 2.
-
-    The ``1 / (sqrt(2 pi) sigma)`` factor gives each wavelet a peak frequency response of (about) 1.
-    """
-    omega = 2.0 * math.pi * center_hz.double() / sample_rate  # radians per sample
-    sigma = fwhm_to_sigma_time(fwhm_hz.double(), sample_rate)  # samples
-    t = torch.arange(length, dtype=torch.float64) - length // 2
-    envelope = torch.exp(-0.5 * (t[None, :] / sigma[:, None]) ** 2) / (math.sqrt(2.0 * math.pi) * sigma[:, None])
-    return torch.polar(envelope, omega[:, None] * t[None, :])
-
-
-def measure_center_and_fwhm(freqs: Tensor, magnitude: Tensor) -> tuple[Tensor, Tensor]:
-    """Peak frequency and full width at half maximum of each magnitude response ``[N, F]`` on grid ``freqs``.
-
-    The half-maximum crossings on either side of the peak are linearly interpolated between grid points;
-    a response still above half maximum at the edge of the grid is cut there.
-    """
-    freqs = freqs.double()
-    mag = magnitude.detach().double()
-    n, n_freq = mag.shape
-    peak = mag.argmax(dim=-1)
-    centers = freqs[peak]
-    widths = torch.empty(n, dtype=torch.float64)
-    for k in range(n):
-        m = mag[k]
-        half = m[peak[k]] / 2
-        i = int(peak[k])
-        while i > 0 and m[i - 1] >= half:
-            i -= 1
-        if i > 0:  # crossing between i - 1 (below half) and i (above)
-            lo = freqs[i - 1] + (half - m[i - 1]) / (m[i] - m[i - 1]) * (freqs[i] - freqs[i - 1])
-        else:
-            lo = freqs[0]
-        j = int(peak[k])
-        while j < n_freq - 1 and m[j + 1] >= half:
-            j += 1
-        if j < n_freq - 1:
-            hi = freqs[j] + (m[j] - half) / (m[j] - m[j + 1]) * (freqs[j + 1] - freqs[j])
-        else:
-            hi = freqs[-1]
-        widths[k] = hi - lo
-    return centers.float(), widths.float()
+from .responses import measure_center_and_fwhm
 
 
 @register_frontend("tdfbanks")
@@ -119,7 +76,8 @@ class TDFilterbanks(FilterbankFrames, Frontend):
         weight = torch.empty(2 * c.n_filters, 1, c.window_length)
         if c.init == "mel":
             center, fwhm = mel_centers_and_fwhm(c.n_filters, c.min_hz, c.max_hz)
-            h = gabor_impulse_responses(center, fwhm, c.sample_rate, c.window_length)
+            omega = 2.0 * math.pi * center.double() / c.sample_rate  # radians per sample
+            h = gabor_impulse_responses(omega, fwhm_to_sigma_time(fwhm.double(), c.sample_rate), c.window_length)
             weight[0::2, 0] = h.real.float()
             weight[1::2, 0] = h.imag.float()
         else:

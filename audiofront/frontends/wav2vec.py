@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import FilterBank, FrontendConfig, conv_num_frames
-from .conv2d import LengthAwareFrontend, filterbank_from_taps
+from .base import FilterBank, FrontendConfig, LengthAwareFrontend, conv_num_frames
 from .registry import register_frontend
+from .responses import filterbank_from_taps
 
 # (kernel, stride) of each layer of the base model's feature encoder
 LAYERS_20MS = ((10, 5), (3, 2), (3, 2), (3, 2), (3, 2), (2, 2), (2, 2))

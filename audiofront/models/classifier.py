@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from ..frontends import build_frontend
 from .efficientnet import EfficientNet, EfficientNetConfig
 from .mlp import MLP, MLPConfig
-from .small_cnn import SmallCNN, SmallCNNConfig
+from .small_cnn import SmallCNN
 
 ENCODERS = ("efficientnet-b0", "small-cnn", "mlp")
 

@@ -1,7 +1,5 @@
 """FSDD and Speech Commands preparers on tiny fake corpora written in the test."""
 
-import gzip
-import json
 
 import numpy as np
 import pytest

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from audiofront.frontends import build_frontend, count_parameters
-from audiofront.frontends.conv2d import filterbank_from_taps, normalize_waveforms
+from audiofront.frontends.conv2d import normalize_waveforms
+from audiofront.frontends.responses import filterbank_from_taps
 from audiofront.frontends.gammatone import erb_centers
 
 CONV2D = 320 + 18_496 + 3 * 36_928 + 18_464  # the six 3x3 Conv2d with biases: 148,064

@@ -7,7 +7,6 @@ here without editing this file.
 from __future__ import annotations
 
 import functools
-import math
 
 import pytest
 import torch

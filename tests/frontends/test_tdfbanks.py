@@ -9,7 +9,7 @@ import torch
 
 from audiofront.frontends import build_frontend, count_parameters
 from audiofront.frontends.melscale import fwhm_to_sigma_time, mel_centers_and_fwhm
-from audiofront.frontends.tdfbanks import measure_center_and_fwhm
+from audiofront.frontends.responses import measure_center_and_fwhm
 from conftest import speech_like
 
 SR = 16000
