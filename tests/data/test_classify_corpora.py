@@ -1,6 +1,5 @@
 """FSDD and Speech Commands preparers on tiny fake corpora written in the test."""
 
-
 import numpy as np
 import pytest
 import soundfile as sf
