@@ -8,7 +8,7 @@ import torch
 from audiofront.frontends import build_frontend
 from audiofront.frontends.gabor import gabor_impulse_responses, sigma_range
 from audiofront.frontends.leaf import leaf_energies_direct
-from audiofront.frontends.leaf_fast import leaf_energies_fast, pooled_filterbank_fast
+from audiofront.frontends.leaf_fast import correlate_fft, leaf_energies_fast, pooled_filterbank_fast
 from audiofront.frontends.pooling import gaussian_windows
 
 
@@ -192,3 +192,21 @@ def test_pooled_filterbank_rejects_bad_shapes():
         pooled_filterbank_fast(x, torch.randn(3, 11), torch.rand(3, 11), 4, "modulus2")
     with pytest.raises(ValueError, match="must have the filters' 11 taps"):
         pooled_filterbank_fast(x, torch.randn(3, 11), torch.rand(3, 9), 4, "square")
+
+
+@pytest.mark.parametrize("length, n_fft", [(401, None), (402, None), (5000, None), (5000, 1024), (20000, None)])
+def test_correlate_fft_equals_conv1d(length, n_fft):
+    """``sincnet``'s FFT filtering: values and gradients (autograd through the FFTs) against conv1d."""
+    gen = torch.Generator().manual_seed(length)
+    x = torch.randn(2, length, generator=gen, dtype=torch.float64).requires_grad_()
+    taps = torch.randn(3, 401, generator=gen, dtype=torch.float64).requires_grad_()
+    results = []
+    for fn in (lambda a, h: torch.nn.functional.conv1d(a[:, None], h[:, None]), lambda a, h: correlate_fft(a, h, n_fft)):
+        out = fn(x, taps)
+        weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        results.append((out,) + torch.autograd.grad((out * weights).sum(), [x, taps]))
+    for name, got, ref in zip(("out", "d/dx", "d/dtaps"), *results):
+        assert got.shape == ref.shape, name
+        assert float((got - ref).abs().max() / ref.abs().max()) < 1e-12, name
+    with pytest.raises(ValueError, match="fewer than the 401 taps"):
+        correlate_fft(x[:, :400], taps)
