@@ -37,7 +37,11 @@ Why not faster: an exact method has to produce every filter output at the full r
 forward pass costs one inverse FFT pass over ``2C`` rows and the backward pass one FFT pass; on CPU each pass
 alone costs about twice a whole log-mel forward and backward (``benchmarks/fft_floor.py``).
 
-Blocks are processed in groups of about ``_GROUP_ELEMENTS`` samples (all filters) to stay in cache.
+Blocks are processed in groups of about ``_GROUP_ELEMENTS`` samples (all filters) to stay in cache. On CPU
+the loops around the FFTs (activation + pooling forward; their gradients; the filter- and input-gradient
+products of the spectra) run as fused C kernels (:mod:`.native`, compiled on first use; 1.1-1.5x faster
+forward+backward); without a C compiler, or with ``AUDIOFRONT_NATIVE=0``, the same values come from PyTorch
+operations. Both paths are tested against the reference.
 """
 
 from __future__ import annotations
@@ -128,7 +132,16 @@ def _filter_spectra(taps: Tensor, n_fft: int) -> Tensor:
     return torch.fft.rfft(_circular(taps, n_fft), n=n_fft)
 
 
-ACTIVATIONS = ("modulus2", "square", "leaky_relu")
+ACTIVATIONS = ("modulus2", "square", "leaky_relu")  # ids 0, 1, 2 in the native kernels
+
+
+def _native(x: Tensor):
+    """The fused C kernels for CPU float32/float64 work, or None (then the PyTorch operations below)."""
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return None
+    from .native import kernels
+
+    return kernels()
 
 
 def _activate(y: Tensor, channels: int, activation: str, slope: float) -> Tensor:
@@ -207,11 +220,20 @@ class _PooledFilterbank(torch.autograd.Function):
         saved_bytes = geo.segments * n_filters * geo.n_fft * x.element_size()
         # The filter outputs of each group are kept as the inverse FFT returns them (no copy) when they fit.
         kept = [] if need_grad and saved_bytes <= save_limit else None
+        nat = _native(x)
+        act_id = ACTIVATIONS.index(activation)
+        windows = windows.contiguous()
+        work = corr.new_empty(min(geo.group, geo.segments), *corr.shape)  # products, reused by every group
         for s0 in range(0, geo.segments, geo.group):
             s1 = min(s0 + geo.group, geo.segments)
             spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft)  # [G, F]
-            y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)  # [G, R, N]
-            out[s0:s1] = _pool(_activate(y[..., geo.start : geo.stop], channels, activation, slope), w_rows, geo)
+            product = torch.mul(spec_x.unsqueeze(1), corr, out=work[: s1 - s0])
+            y = torch.fft.irfft(product, n=geo.n_fft)  # [G, R, N]
+            if nat is not None:
+                nat.pool_forward(y, windows, out[s0:s1], channels, geo.start, geo.width, stride, geo.frames_per_block,
+                                 act_id, slope)
+            else:
+                out[s0:s1] = _pool(_activate(y[..., geo.start : geo.stop], channels, activation, slope), w_rows, geo)
             if kept is not None:
                 kept.append(y)
         ctx.save_for_backward(x, taps, windows)
@@ -238,6 +260,10 @@ class _PooledFilterbank(torch.autograd.Function):
         g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
         g[..., : geo.frames] = grad_out
         g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3)
+        nat = _native(x)
+        if nat is not None:
+            return _PooledFilterbank._backward_native(nat, x, taps, windows, kept, geo, activation, slope, g,
+                                                      need_x, need_h, need_w, blocks, spec_h, corr)
         # shifted[S, c, m, seg] = grad of the frame whose window row `seg` lies on energy row m, for all blocks
         shifted = g.new_zeros(geo.segments, channels, geo.rows, n_seg)
         for seg in range(n_seg):
@@ -286,6 +312,47 @@ class _PooledFilterbank(torch.autograd.Function):
             grad_w = grad_w_rows.reshape(channels, n_seg * geo.stride)[:, : geo.kernel_size]
         if need_x:
             grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
+        return grad_x, grad_h, grad_w, None, None, None, None, None
+
+    @staticmethod
+    def _backward_native(nat, x, taps, windows, kept, geo, activation, slope, g, need_x, need_h, need_w, blocks,
+                         spec_h, corr):
+        """The backward pass with the fused kernels: one pass over the filter outputs per group (activation and
+        pooling gradients, window gradient) and one over their spectra (filter and input gradients)."""
+        channels, fb = geo.channels, geo.frames_per_block
+        act_id = ACTIVATIONS.index(activation)
+        g = g.reshape(geo.segments, channels, fb).contiguous()
+        windows = windows.contiguous()
+        acc = torch.zeros(geo.filters, geo.n_fft // 2 + 1, dtype=spec_h.dtype) if need_h else None
+        grad_w = torch.zeros_like(windows) if need_w else None
+        grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
+        group = min(geo.group, geo.segments)
+        gy_buf = x.new_zeros(group, geo.filters, geo.n_fft)  # stays zero outside start..stop
+        gx_spec = spec_h.new_empty(group, spec_h.shape[-1]) if need_x else None
+        for i, s0 in enumerate(range(0, geo.segments, geo.group)):
+            s1 = min(s0 + geo.group, geo.segments)
+            n = s1 - s0
+            spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft) if (need_h or kept is None) else None
+            if kept is None:
+                y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)
+            else:
+                y, kept[i] = kept[i], None  # free each group once used
+            nat.pool_backward(y, windows, g[s0:s1], gy_buf[:n], grad_w, channels, geo.start, geo.width, geo.stride,
+                              fb, act_id, slope)
+            if not (need_h or need_x):
+                continue
+            spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, R, F]
+            # (without filter gradients the signal spectra are not read: any valid array stands in for them)
+            nat.spectra_backward(spec_gy, spec_x if need_h else spec_h, spec_h, acc, gx_spec[:n] if need_x else None)
+            if need_x:
+                grad_x_blocks[s0:s1] = torch.fft.irfft(gx_spec[:n], n=geo.n_fft)
+        scale = 1.0 if activation == "leaky_relu" else 2.0  # d(y^2)/dy = 2y
+        grad_x = grad_h = None
+        if need_h:
+            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
+            grad_h = grad_h.mul_(scale)
+        if need_x:
+            grad_x = _overlap_add(grad_x_blocks.reshape(geo.batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
         return grad_x, grad_h, grad_w, None, None, None, None, None
 
 

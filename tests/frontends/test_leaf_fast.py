@@ -1,6 +1,7 @@
 """The fast LEAF energies (block FFTs, fused pooling, custom backward) against the direct reference."""
 
 import math
+import shutil
 
 import pytest
 import torch
@@ -9,7 +10,22 @@ from audiofront.frontends import build_frontend
 from audiofront.frontends.gabor import gabor_impulse_responses, sigma_range
 from audiofront.frontends.leaf import leaf_energies_direct
 from audiofront.frontends.leaf_fast import correlate_fft, leaf_energies_fast, pooled_filterbank_fast
+from audiofront.frontends.native import kernels
 from audiofront.frontends.pooling import gaussian_windows
+
+
+@pytest.fixture(params=["native", "torch"])
+def path(request, monkeypatch):
+    """Run a test on the fused C kernels and on the pure-PyTorch path. The kernels must build wherever a C
+    compiler is present (a build failure there is a failure, not a skip)."""
+    if request.param == "torch":
+        monkeypatch.setenv("AUDIOFRONT_NATIVE", "0")
+    else:
+        monkeypatch.setenv("AUDIOFRONT_NATIVE", "1")
+        if shutil.which("cc") is None and shutil.which("gcc") is None:
+            pytest.skip("no C compiler: only the PyTorch path exists here")
+        assert kernels() is not None, "a C compiler is present but the fused kernels did not build"
+    return request.param
 
 
 def edge_parameters(channels, kernel_size, generator, dtype):
@@ -61,7 +77,7 @@ def relative_errors(fast, ref):
         (3000, 401, 80, 2048, None),
     ],
 )
-def test_float64_equal_to_reference(length, kernel_size, stride, n_fft, save_limit):
+def test_float64_equal_to_reference(length, kernel_size, stride, n_fft, save_limit, path):
     gen = torch.Generator().manual_seed(length + kernel_size)
     mu, sigma, width = edge_parameters(6, kernel_size, gen, torch.float64)
     x = torch.randn(2, length, generator=gen, dtype=torch.float64).requires_grad_()
@@ -78,7 +94,7 @@ def test_float64_equal_to_reference(length, kernel_size, stride, n_fft, save_lim
 
 
 @pytest.mark.parametrize("seconds, channels", [(0.1, 16), (1.0, 16), (4.0, 8), (60.0, 1)])
-def test_float32_within_1e4_of_reference(seconds, channels):
+def test_float32_within_1e4_of_reference(seconds, channels, path):
     """The acceptance criterion: outputs and every gradient within 1e-4 of the output scale in float32.
 
     Measured: about 1e-6 for every tensor at every length (float32 rounding of either implementation; the
@@ -141,6 +157,28 @@ def test_input_gradient_only_when_asked_and_no_grad_forward():
     assert x.grad is None and all(p.grad is not None for p in fe.parameters())
 
 
+@pytest.mark.parametrize("wanted", [("x",), ("taps",), ("windows",), ("x", "windows"), ("taps", "windows")])
+def test_partial_gradients_equal_full_ones(wanted, path):
+    """Only the asked-for gradients are computed (the kernels skip the others); each equals the one computed
+    with every gradient."""
+    gen = torch.Generator().manual_seed(3)
+    inputs = {
+        "x": torch.randn(2, 3000, generator=gen, dtype=torch.float64),
+        "taps": torch.randn(8, 401, generator=gen, dtype=torch.float64) / 20,
+        "windows": torch.rand(4, 401, generator=gen, dtype=torch.float64),
+    }
+    weights = torch.randn(2, 4, 1 + 3000 // 160, generator=gen, dtype=torch.float64)
+
+    def grads(names):
+        leaves = {k: v.clone().requires_grad_(k in names) for k, v in inputs.items()}
+        out = pooled_filterbank_fast(leaves["x"], leaves["taps"], leaves["windows"], 160, "modulus2")
+        return dict(zip(names, torch.autograd.grad((out * weights).sum(), [leaves[k] for k in names])))
+
+    full = grads(("x", "taps", "windows"))
+    for name, value in grads(wanted).items():
+        torch.testing.assert_close(value, full[name], rtol=1e-12, atol=1e-12)
+
+
 def test_rejects_even_filters():
     h = torch.zeros(2, 400, dtype=torch.complex64)
     with pytest.raises(ValueError, match="odd"):
@@ -166,7 +204,7 @@ def pooled_direct(x, taps, windows, stride, activation, slope):
 
 @pytest.mark.parametrize("activation", ["square", "leaky_relu", "modulus2"])
 @pytest.mark.parametrize("length, n_fft, save_limit", [(1, None, None), (1000, None, 0), (9000, 1024, None), (9000, 1024, 0)])
-def test_pooled_filterbank_float64_equal_to_conv1d(activation, length, n_fft, save_limit):
+def test_pooled_filterbank_float64_equal_to_conv1d(activation, length, n_fft, save_limit, path):
     """Arbitrary real taps (as tdfbanks and sincnet+ learn them), every activation, against conv1d."""
     gen = torch.Generator().manual_seed(length)
     channels, k, stride, slope = 5, 401, 160, 0.2

