@@ -220,6 +220,7 @@ class _PooledFilterbank(torch.autograd.Function):
         saved_bytes = geo.segments * n_filters * geo.n_fft * x.element_size()
         # The filter outputs of each group are kept as the inverse FFT returns them (no copy) when they fit.
         kept = [] if need_grad and saved_bytes <= save_limit else None
+        spectra = [] if need_grad else None  # the signal blocks' spectra: small (S x F), kept for backward
         nat = _native(x)
         act_id = ACTIVATIONS.index(activation)
         windows = windows.contiguous()
@@ -236,8 +237,10 @@ class _PooledFilterbank(torch.autograd.Function):
                 out[s0:s1] = _pool(_activate(y[..., geo.start : geo.stop], channels, activation, slope), w_rows, geo)
             if kept is not None:
                 kept.append(y)
+            if spectra is not None:
+                spectra.append(spec_x)
         ctx.save_for_backward(x, taps, windows)
-        ctx.kept = kept  # intermediates, not inputs or outputs: held on ctx until backward
+        ctx.kept, ctx.spectra = kept, spectra  # intermediates, not inputs or outputs: held on ctx until backward
         ctx.geo, ctx.activation, ctx.slope = geo, activation, slope
         # [B, nb, C, Fb] -> [B, C, nb * Fb] -> the first `frames`
         out = out.reshape(batch, geo.n_blocks, channels, geo.frames_per_block).permute(0, 2, 1, 3)
@@ -247,7 +250,7 @@ class _PooledFilterbank(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_out: Tensor):
         x, taps, windows = ctx.saved_tensors
-        kept, ctx.kept = ctx.kept, None
+        kept, spectra, ctx.kept, ctx.spectra = ctx.kept, ctx.spectra, None, None
         geo: _Geometry = ctx.geo
         activation, slope = ctx.activation, ctx.slope
         need_x, need_h, need_w = ctx.needs_input_grad[:3]
@@ -255,15 +258,14 @@ class _PooledFilterbank(torch.autograd.Function):
         spec_h = _filter_spectra(taps, geo.n_fft)  # [R, F]
         corr = torch.conj_physical(spec_h)
         w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
-        blocks = _blocks(x, geo)
         # grad of the pooled frames per segment: [S, C, Fb] (zero for frames past the end)
         g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
         g[..., : geo.frames] = grad_out
         g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3)
         nat = _native(x)
         if nat is not None:
-            return _PooledFilterbank._backward_native(nat, x, taps, windows, kept, geo, activation, slope, g,
-                                                      need_x, need_h, need_w, blocks, spec_h, corr)
+            return _PooledFilterbank._backward_native(nat, x, taps, windows, kept, spectra, geo, activation, slope,
+                                                      g, need_x, need_h, need_w, spec_h, corr)
         # shifted[S, c, m, seg] = grad of the frame whose window row `seg` lies on energy row m, for all blocks
         shifted = g.new_zeros(geo.segments, channels, geo.rows, n_seg)
         for seg in range(n_seg):
@@ -276,7 +278,7 @@ class _PooledFilterbank(torch.autograd.Function):
         for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
-            spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft) if (need_h or kept is None) else None
+            spec_x = spectra[i]
             if kept is None:
                 y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)
             else:
@@ -315,7 +317,7 @@ class _PooledFilterbank(torch.autograd.Function):
         return grad_x, grad_h, grad_w, None, None, None, None, None
 
     @staticmethod
-    def _backward_native(nat, x, taps, windows, kept, geo, activation, slope, g, need_x, need_h, need_w, blocks,
+    def _backward_native(nat, x, taps, windows, kept, spectra, geo, activation, slope, g, need_x, need_h, need_w,
                          spec_h, corr):
         """The backward pass with the fused kernels: one pass over the filter outputs per group (activation and
         pooling gradients, window gradient) and one over their spectra (filter and input gradients)."""
@@ -332,7 +334,7 @@ class _PooledFilterbank(torch.autograd.Function):
         for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
-            spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft) if (need_h or kept is None) else None
+            spec_x = spectra[i]
             if kept is None:
                 y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)
             else:
