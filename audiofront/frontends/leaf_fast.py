@@ -53,6 +53,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 _GROUP_ELEMENTS = 1 << 19  # filter-output samples (2C x N per block) per group of blocks: 2 MiB in float32
+# On a GPU the loop's cost is kernel launches, not cache misses: groups of up to 512 MiB of filter outputs.
+_GPU_GROUP_ELEMENTS = 1 << 27
 SAVE_LIMIT = 1 << 30  # bytes of filter outputs kept from forward to backward (else recomputed)
 _FFT_SIZES = tuple(sorted({m << k for m in (1, 3) for k in range(9, 16)}))
 
@@ -99,7 +101,7 @@ class _Geometry:
     """Block layout of one call (all sizes in samples unless said otherwise)."""
 
     def __init__(self, batch: int, length: int, channels: int, filters: int, kernel_size: int, stride: int,
-                 n_fft: int | None):
+                 n_fft: int | None, group_elements: int = _GROUP_ELEMENTS):
         self.batch, self.length, self.channels, self.filters = batch, length, channels, filters
         self.kernel_size, self.stride, self.half = kernel_size, stride, kernel_size // 2
         self.frames = 1 + length // stride
@@ -114,7 +116,7 @@ class _Geometry:
         self.left = 2 * self.half  # x padding before sample 0 (block 0 starts at sample -2 * half)
         self.padded = (self.n_blocks - 1) * self.block_hop + self.n_fft
         self.segments = batch * self.n_blocks  # blocks of all sequences, processed in groups
-        self.group = max(1, _GROUP_ELEMENTS // max(1, filters * self.n_fft))
+        self.group = max(1, group_elements // max(1, filters * self.n_fft))
         # energies are read on buffer positions [start, stop): rows * stride samples
         self.start, self.stop = self.half, self.half + self.rows * stride
         self.width = self.rows * stride
@@ -211,7 +213,8 @@ class _PooledFilterbank(torch.autograd.Function):
         batch, length = x.shape
         n_filters, kernel_size = taps.shape
         channels = windows.shape[0]
-        geo = _Geometry(batch, length, channels, n_filters, kernel_size, stride, n_fft)
+        geo = _Geometry(batch, length, channels, n_filters, kernel_size, stride, n_fft,
+                        _GROUP_ELEMENTS if x.device.type == "cpu" else _GPU_GROUP_ELEMENTS)
         corr = torch.conj_physical(_filter_spectra(taps, geo.n_fft))  # [R, F]
         w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
         blocks = _blocks(x, geo)  # [S, N]
