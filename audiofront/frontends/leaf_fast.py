@@ -260,80 +260,30 @@ class _PooledFilterbank(torch.autograd.Function):
         batch, channels, fb, n_seg = geo.batch, geo.channels, geo.frames_per_block, geo.n_seg
         spec_h = _filter_spectra(taps, geo.n_fft)  # [R, F]
         corr = torch.conj_physical(spec_h)
-        w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
         # grad of the pooled frames per segment: [S, C, Fb] (zero for frames past the end)
         g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
         g[..., : geo.frames] = grad_out
         g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3)
         nat = _native(x)
         if nat is not None:
-            return _PooledFilterbank._backward_native(nat, x, taps, windows, kept, spectra, geo, activation, slope,
-                                                      g, need_x, need_h, need_w, spec_h, corr)
-        # shifted[S, c, m, seg] = grad of the frame whose window row `seg` lies on energy row m, for all blocks
-        shifted = g.new_zeros(geo.segments, channels, geo.rows, n_seg)
-        for seg in range(n_seg):
-            shifted.view(batch, geo.n_blocks, channels, geo.rows, n_seg)[:, :, :, seg : seg + fb, seg] = g
-        acc = torch.zeros(geo.filters, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device)
-        grad_w_rows = torch.zeros_like(w_rows)
-        grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
-        # gradient w.r.t. the filter outputs in an N-sample buffer that stays zero outside start..stop
-        gy_buf = x.new_zeros(min(geo.group, geo.segments), geo.filters, geo.n_fft)
-        for i, s0 in enumerate(range(0, geo.segments, geo.group)):
-            s1 = min(s0 + geo.group, geo.segments)
-            n = s1 - s0
-            spec_x = spectra[i]
-            if kept is None:
-                y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)
-            else:
-                y, kept[i] = kept[i], None  # free each group once used
-            y = y[..., geo.start : geo.stop]
-            sh = shifted[s0:s1]
-            if need_w:
-                act = _activate(y, channels, activation, slope).reshape(n, channels, geo.rows, geo.stride)
-                # d/dw[c, seg * s + r] = sum over segments and rows m of shifted[., c, m, seg] * act[., c, m, r]
-                grad_w_rows += torch.matmul(sh.transpose(-1, -2), act).sum(0)
-            if not (need_h or need_x):
-                continue
-            # d/d(activation) on the rows: [G, C, R, s] -> [G, C, R * s]
-            grad_a = torch.matmul(sh, w_rows).reshape(n, channels, geo.width)
-            if activation == "modulus2":
-                grad_a = grad_a.unsqueeze(1)
-            _activation_grad(y, grad_a, activation, slope, gy_buf[:n, :, geo.start : geo.stop])
-            spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, R, F]
-            if need_h:
-                # r[t] = sum_p gy[p] x[p + t]  <=>  R = conj(GY) X;  accumulate conj(R) = GY conj(X) over blocks
-                xc = torch.conj_physical(spec_x)
-                for j in range(n):
-                    acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
-            if need_x:
-                # x gradient of each block: gy convolved with the filters, summed over them
-                grad_x_blocks[s0:s1] = torch.fft.irfft((spec_gy * spec_h).sum(1), n=geo.n_fft)
-        scale = 1.0 if activation == "leaky_relu" else 2.0  # d(y^2)/dy = 2y
-        grad_x = grad_h = grad_w = None
-        if need_h:
-            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
-            grad_h = grad_h.mul_(scale)
-        if need_w:
-            grad_w = grad_w_rows.reshape(channels, n_seg * geo.stride)[:, : geo.kernel_size]
-        if need_x:
-            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
-        return grad_x, grad_h, grad_w, None, None, None, None, None
-
-    @staticmethod
-    def _backward_native(nat, x, taps, windows, kept, spectra, geo, activation, slope, g, need_x, need_h, need_w,
-                         spec_h, corr):
-        """The backward pass with the fused kernels: one pass over the filter outputs per group (activation and
-        pooling gradients, window gradient) and one over their spectra (filter and input gradients)."""
-        channels, fb = geo.channels, geo.frames_per_block
-        act_id = ACTIVATIONS.index(activation)
-        g = g.reshape(geo.segments, channels, fb).contiguous()
-        windows = windows.contiguous()
-        acc = torch.zeros(geo.filters, geo.n_fft // 2 + 1, dtype=spec_h.dtype) if need_h else None
-        grad_w = torch.zeros_like(windows) if need_w else None
+            g = g.reshape(geo.segments, channels, fb).contiguous()
+            windows = windows.contiguous()
+            grad_w = torch.zeros_like(windows) if need_w else None
+        else:
+            w_rows = _window_rows(windows, geo)  # [C, n_seg, s]
+            # shifted[S, c, m, seg] = grad of the frame whose window row `seg` lies on activation row m
+            shifted = g.new_zeros(geo.segments, channels, geo.rows, n_seg)
+            for seg in range(n_seg):
+                shifted.view(batch, geo.n_blocks, channels, geo.rows, n_seg)[:, :, :, seg : seg + fb, seg] = g
+            grad_w_rows = torch.zeros_like(w_rows)
+            grad_w = None
+        acc = torch.zeros(geo.filters, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device) if need_h else None
         grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
         group = min(geo.group, geo.segments)
-        gy_buf = x.new_zeros(group, geo.filters, geo.n_fft)  # stays zero outside start..stop
-        gx_spec = spec_h.new_empty(group, spec_h.shape[-1]) if need_x else None
+        # gradient w.r.t. the filter outputs (halved for the squares) in a buffer that stays zero outside the
+        # pooled positions start..stop
+        gy_buf = x.new_zeros(group, geo.filters, geo.n_fft)
+        gx_spec = spec_h.new_empty(group, spec_h.shape[-1]) if need_x and nat is not None else None
         for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
@@ -342,23 +292,56 @@ class _PooledFilterbank(torch.autograd.Function):
                 y = torch.fft.irfft(spec_x.unsqueeze(1) * corr, n=geo.n_fft)
             else:
                 y, kept[i] = kept[i], None  # free each group once used
-            nat.pool_backward(y, windows, g[s0:s1], gy_buf[:n], grad_w, channels, geo.start, geo.width, geo.stride,
-                              fb, act_id, slope)
+            if nat is not None:
+                nat.pool_backward(y, windows, g[s0:s1], gy_buf[:n], grad_w, channels, geo.start, geo.width,
+                                  geo.stride, fb, ACTIVATIONS.index(activation), slope)
+            else:
+                _pool_backward_torch(y[..., geo.start : geo.stop], shifted[s0:s1], w_rows, gy_buf[:n], grad_w_rows,
+                                     geo, activation, slope, need_w, need_h or need_x)
             if not (need_h or need_x):
                 continue
             spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, R, F]
-            # (without filter gradients the signal spectra are not read: any valid array stands in for them)
-            nat.spectra_backward(spec_gy, spec_x if need_h else spec_h, spec_h, acc, gx_spec[:n] if need_x else None)
+            if nat is not None:
+                # (without filter gradients the signal spectra are not read: any valid array stands in for them)
+                gx = gx_spec[:n] if need_x else None
+                nat.spectra_backward(spec_gy, spec_x if need_h else spec_h, spec_h, acc, gx)
+            else:
+                if need_h:
+                    # r[t] = sum_p gy[p] x[p + t] <=> R = conj(GY) X; accumulate conj(R) = GY conj(X) over blocks
+                    xc = torch.conj_physical(spec_x)
+                    for j in range(n):
+                        acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
+                # x gradient of each block: gy convolved with the filters, summed over them
+                gx = (spec_gy * spec_h).sum(1) if need_x else None
             if need_x:
-                grad_x_blocks[s0:s1] = torch.fft.irfft(gx_spec[:n], n=geo.n_fft)
+                grad_x_blocks[s0:s1] = torch.fft.irfft(gx, n=geo.n_fft)
         scale = 1.0 if activation == "leaky_relu" else 2.0  # d(y^2)/dy = 2y
         grad_x = grad_h = None
         if need_h:
             grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
             grad_h = grad_h.mul_(scale)
+        if need_w and nat is None:
+            grad_w = grad_w_rows.reshape(channels, n_seg * geo.stride)[:, : geo.kernel_size]
         if need_x:
-            grad_x = _overlap_add(grad_x_blocks.reshape(geo.batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
+            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
         return grad_x, grad_h, grad_w, None, None, None, None, None
+
+
+def _pool_backward_torch(y: Tensor, shifted: Tensor, w_rows: Tensor, gy_buf: Tensor, grad_w_rows: Tensor,
+                         geo: _Geometry, activation: str, slope: float, need_w: bool, need_gy: bool) -> None:
+    """PyTorch twin of the ``pool_backward`` kernel for one group: window gradient (accumulated into
+    ``grad_w_rows``) and output gradients written to ``gy_buf`` on ``start..stop``."""
+    n, channels = y.shape[0], geo.channels
+    if need_w:
+        act = _activate(y, channels, activation, slope).reshape(n, channels, geo.rows, geo.stride)
+        # d/dw[c, seg * s + r] = sum over segments and rows m of shifted[., c, m, seg] * act[., c, m, r]
+        grad_w_rows += torch.matmul(shifted.transpose(-1, -2), act).sum(0)
+    if need_gy:
+        # d/d(activation) on the rows: [G, C, R, s] -> [G, C, R * s]
+        grad_a = torch.matmul(shifted, w_rows).reshape(n, channels, geo.width)
+        if activation == "modulus2":
+            grad_a = grad_a.unsqueeze(1)
+        _activation_grad(y, grad_a, activation, slope, gy_buf[..., geo.start : geo.stop])
 
 
 def _check(waveforms: Tensor, taps: Tensor, windows: Tensor, name: str) -> None:
