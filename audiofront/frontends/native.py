@@ -33,14 +33,18 @@ _tried = False
 
 
 def _cpu_model() -> str:
+    """CPU model and instruction-set flags: ``-march=native`` code must not run on a CPU lacking them (a cache
+    shared by cluster nodes whose model names agree, "AMD EPYC", can still differ in AVX-512)."""
+    found = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name") or line.startswith("flags"):
-                    return line
+                key = line.split(":", 1)[0].strip()
+                if key in ("model name", "flags", "Features") and key not in found:
+                    found[key] = line.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return "\n".join(found.values()) or (platform.processor() or platform.machine())
 
 
 def _cache_dir() -> Path:

@@ -248,3 +248,24 @@ def test_correlate_fft_equals_conv1d(length, n_fft):
         assert float((got - ref).abs().max() / ref.abs().max()) < 1e-12, name
     with pytest.raises(ValueError, match="fewer than the 401 taps"):
         correlate_fft(x[:, :400], taps)
+
+
+def test_without_a_compiler_the_pytorch_path_runs(tmp_path, monkeypatch):
+    """No working C compiler: one warning naming the cause, then the same values from PyTorch operations."""
+    from audiofront.frontends import native
+
+    monkeypatch.setattr(native, "_tried", False)
+    monkeypatch.setattr(native, "_loaded", None)
+    monkeypatch.setenv("AUDIOFRONT_NATIVE", "1")
+    monkeypatch.setenv("AUDIOFRONT_CACHE", str(tmp_path))  # nothing built there yet
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.warns(UserWarning, match="fused CPU kernels unavailable"):
+        assert native.kernels() is None
+    assert native.kernels() is None  # decided once per process
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 2000, generator=gen, dtype=torch.float64)
+    taps = torch.randn(4, 401, generator=gen, dtype=torch.float64) / 20
+    windows = torch.rand(2, 401, generator=gen, dtype=torch.float64)
+    ref = pooled_direct(x, taps, windows, 160, "modulus2", 0.0)
+    got = pooled_filterbank_fast(x, taps, windows, 160, "modulus2")
+    assert float((got - ref).abs().max() / ref.abs().max()) < 1e-10
