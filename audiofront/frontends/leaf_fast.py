@@ -9,8 +9,8 @@ zero-extended signal with ``K``-tap complex filters, squared modulus, depthwise 
 with ``x`` zero outside ``[0, T)`` (the filter outputs around the ends are those of the zero-extended signal).
 :func:`pooled_filterbank_fast` is the same machinery for real filters and other pointwise activations: it
 serves ``tdfbanks`` (free complex filter pairs, squared modulus, fixed window) and ``sincnet+`` (sinc filters,
-LeakyReLU or square, Gaussian windows). :func:`correlate_fft` is the filtering alone (``sincnet``'s max-pool
-cannot be fused).
+LeakyReLU or square, Gaussian windows); :func:`max_pooled_filterbank_fast` does the same with a max-pool
+(``sincnet``).
 
 How:
 
@@ -416,26 +416,92 @@ def leaf_energies_fast(
     return pooled_filterbank_fast(waveforms, taps, windows, stride, "modulus2", n_fft=n_fft, save_limit=save_limit)
 
 
-def correlate_fft(x: Tensor, taps: Tensor, n_fft: int | None = None) -> Tensor:
-    """Valid cross-correlation by overlap-save FFT blocks: ``[B, T]``, ``[R, K]`` -> ``[B, R, T - K + 1]``.
+class _MaxPooledFilterbank(torch.autograd.Function):
+    """Filters, LeakyReLU, max-pool (SincNet): the same blocks and FFTs as :class:`_PooledFilterbank`.
 
-    ``out[b, r, t] = sum_j taps[r, j] x[b, t + j]``: what ``F.conv1d(x[:, None], taps[:, None])`` computes,
-    for filters followed by a nonlinear pooling (SincNet's max-pool) that :func:`pooled_filterbank_fast` cannot
-    fuse. Plain differentiable operations: autograd keeps only the block spectra, and its backward is FFTs too.
+    LeakyReLU with a non-negative slope is non-decreasing, so the max of the activations is the activation of
+    the max, at the same position: only the positions of the maxima (and whether they are positive) are kept
+    for the backward pass, whose output gradient is zero everywhere else.
     """
-    if x.dim() != 2 or taps.dim() != 2:
-        raise ValueError(f"correlate_fft needs x [B, T] and taps [R, K], got {tuple(x.shape)}, {tuple(taps.shape)}")
-    batch, length = x.shape
-    n_filters, k = taps.shape
-    valid = length - k + 1
-    if valid < 1:
-        raise ValueError(f"correlate_fft: {length} samples are fewer than the {k} taps")
-    if n_fft is None:  # the candidate size that wastes least; blocks keep n_fft - k + 1 outputs each
-        n_fft = min((n for n in _FFT_SIZES if n >= 2 * k), key=lambda n: -(-valid // (n - k + 1)) * n * math.log2(n))
-    step = n_fft - k + 1
-    n_blocks = -(-valid // step)
-    padded = torch.nn.functional.pad(x, (0, (n_blocks - 1) * step + n_fft - length))
-    spec = torch.fft.rfft(padded.unfold(-1, n_fft, step), n=n_fft)  # [B, nb, F]
-    corr = torch.conj_physical(torch.fft.rfft(taps.to(x.dtype), n=n_fft))  # sum_j h[j] x[t + j] <=> X conj(H)
-    out = torch.fft.irfft(spec.unsqueeze(2) * corr, n=n_fft)[..., :step]  # [B, nb, R, step]
-    return out.permute(0, 2, 1, 3).reshape(batch, n_filters, n_blocks * step)[..., :valid]
+
+    @staticmethod
+    def forward(ctx, x: Tensor, taps: Tensor, stride: int, slope: float, n_fft):
+        batch, length = x.shape
+        channels, kernel_size = taps.shape
+        geo = _Geometry(batch, length, channels, channels, kernel_size, stride, n_fft,
+                        _GROUP_ELEMENTS if x.device.type == "cpu" else _GPU_GROUP_ELEMENTS)
+        corr = torch.conj_physical(_filter_spectra(taps, geo.n_fft))  # [C, F]
+        blocks = _blocks(x, geo)
+        fb = geo.frames_per_block
+        out = x.new_empty(geo.segments, channels, fb)
+        where = torch.empty(geo.segments, channels, fb, dtype=torch.long, device=x.device)
+        need_grad = any(ctx.needs_input_grad[:2])
+        spectra = [] if need_grad else None
+        work = corr.new_empty(min(geo.group, geo.segments), *corr.shape)
+        for s0 in range(0, geo.segments, geo.group):
+            s1 = min(s0 + geo.group, geo.segments)
+            spec_x = torch.fft.rfft(blocks[s0:s1], n=geo.n_fft)
+            y = torch.fft.irfft(torch.mul(spec_x.unsqueeze(1), corr, out=work[: s1 - s0]), n=geo.n_fft)
+            frames = y[..., geo.start : geo.stop].unfold(-1, kernel_size, stride)[:, :, :fb]  # [G, C, Fb, K] view
+            peak, index = frames.max(dim=-1)
+            out[s0:s1] = torch.nn.functional.leaky_relu(peak, slope)
+            where[s0:s1] = index + torch.arange(fb, device=x.device) * stride  # position in the pooled region
+            if spectra is not None:
+                spectra.append(spec_x)
+        positive = out > 0
+        ctx.save_for_backward(x, taps, where, positive)
+        ctx.spectra, ctx.geo, ctx.slope = spectra, geo, slope
+        out = out.reshape(batch, geo.n_blocks, channels, fb).permute(0, 2, 1, 3)
+        return out.reshape(batch, channels, -1)[..., : geo.frames]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        x, taps, where, positive = ctx.saved_tensors
+        spectra, ctx.spectra = ctx.spectra, None
+        geo: _Geometry = ctx.geo
+        need_x, need_h = ctx.needs_input_grad[:2]
+        batch, channels, fb = geo.batch, geo.channels, geo.frames_per_block
+        spec_h = _filter_spectra(taps, geo.n_fft)
+        g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
+        g[..., : geo.frames] = grad_out
+        g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3).reshape(geo.segments, channels, fb)
+        g = torch.where(positive, g, g * ctx.slope)  # through the LeakyReLU at each maximum
+        acc = torch.zeros(channels, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device) if need_h else None
+        grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
+        gy_buf = x.new_zeros(min(geo.group, geo.segments), channels, geo.n_fft)
+        for i, s0 in enumerate(range(0, geo.segments, geo.group)):
+            s1 = min(s0 + geo.group, geo.segments)
+            n = s1 - s0
+            region = gy_buf[:n, :, geo.start : geo.stop]
+            region.zero_()
+            region.scatter_add_(-1, where[s0:s1], g[s0:s1])  # overlapping windows may pick the same sample
+            spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)
+            if need_h:
+                xc = torch.conj_physical(spectra[i])
+                for j in range(n):
+                    acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
+            if need_x:
+                grad_x_blocks[s0:s1] = torch.fft.irfft((spec_gy * spec_h).sum(1), n=geo.n_fft)
+        grad_x = grad_h = None
+        if need_h:
+            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
+        if need_x:
+            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo)
+        return grad_x, grad_h, None, None, None
+
+
+def max_pooled_filterbank_fast(waveforms: Tensor, taps: Tensor, stride: int, negative_slope: float = 0.01,
+                               n_fft: int | None = None) -> Tensor:
+    """Real FIR filterbank, LeakyReLU, max-pool over ``K`` outputs: ``[B, T] -> [B, C, 1 + T // stride]``.
+
+    Frame ``k`` is ``max_j leaky_relu(y_c[k s + j - K//2])``, ``j < K``, with ``y`` as in
+    :func:`pooled_filterbank_fast` (the zero-extended signal's outputs): SincNet's pipeline, equal to
+    ``conv1d``, ``leaky_relu`` and ``max_pool1d`` on those outputs. ``negative_slope`` must be >= 0.
+    """
+    _check(waveforms, taps, taps, "max_pooled_filterbank_fast")
+    if negative_slope < 0:
+        raise ValueError(f"max_pooled_filterbank_fast needs negative_slope >= 0 (a monotonic activation), got {negative_slope}")
+    return _MaxPooledFilterbank.apply(waveforms, taps.to(waveforms.dtype), stride, float(negative_slope), n_fft)
+
+

@@ -43,7 +43,7 @@ from torch import Tensor, nn
 
 from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
 from .compression import build_compression
-from .leaf_fast import correlate_fft, pooled_filterbank_fast
+from .leaf_fast import max_pooled_filterbank_fast, pooled_filterbank_fast
 from .melscale import hz_to_mel, mel_to_hz
 from .pooling import GaussianLowpass
 from .registry import register_frontend
@@ -109,11 +109,9 @@ class SincFilters(nn.Module):
         n = self.taps[None, :]
         return (2 * f2 * torch.sinc(2 * f2 * n) - 2 * f1 * torch.sinc(2 * f1 * n)) * self.window[None, :]
 
-    def forward(self, x: Tensor, impl: str = "direct") -> Tensor:
-        """Valid convolution: ``[B, T]`` -> ``[B, N, T - window_length + 1]``; ``impl="fft"`` by FFT blocks."""
+    def forward(self, x: Tensor) -> Tensor:
+        """Valid convolution: ``[B, T]`` -> ``[B, N, T - window_length + 1]``."""
         h = self.impulse_responses().to(x.dtype)
-        if impl == "fft":
-            return correlate_fft(x, h)
         return F.conv1d(x.unsqueeze(1), h.unsqueeze(1))  # symmetric taps: correlation == convolution
 
     def filterbank(self) -> FilterBank:
@@ -134,9 +132,9 @@ class SincNetConfig(FrontendConfig):
     min_hz, max_hz: the mel range of the initial band edges; negative_slope: of the LeakyReLU (0.2);
     floor: pooled values are floored here before normalisation (1e-5, as in LEAF); freeze_filters: keep the
     cut-offs fixed.
-    impl: "fast" (default: FFT-block filtering; ``sincnet+`` also fuses the pooling, see
-    :func:`.leaf_fast.pooled_filterbank_fast`) | "direct" (full-rate ``conv1d``: the reference the fast path
-    is tested against).
+    impl: "fast" (default: FFT blocks with the activation and pooling fused, custom backward, see
+    :func:`.leaf_fast.max_pooled_filterbank_fast` and :func:`.leaf_fast.pooled_filterbank_fast`) | "direct"
+    (full-rate ``conv1d``: the reference the fast path is tested against).
     """
 
     n_filters: int = 40
@@ -181,7 +179,7 @@ class _SincFrontend(FilterbankFrames, Frontend):
         last_position = (total // c.hop_length) * c.hop_length + half
         left = half - first_position  # samples needed before sample 0
         right = last_position + half - (total - 1)  # samples needed after the last one
-        return self.sinc(F.pad(waveforms, (left, right)), "fft" if c.impl == "fast" else "direct")
+        return self.sinc(F.pad(waveforms, (left, right)))
 
     def filters(self) -> Optional[FilterBank]:
         return self.sinc.filterbank()
@@ -199,10 +197,13 @@ class SincNet(_SincFrontend):
 
     def compute(self, waveforms: Tensor) -> Tensor:
         c = self.config
-        half = c.window_length // 2
-        x = self.filter_outputs(waveforms, -half)  # positions -200 .. 160 (F-1) + 200
-        x = F.leaky_relu(x, c.negative_slope)
-        x = F.max_pool1d(x, c.window_length, c.hop_length)  # [B, N, F]: frame j covers 160 j +- 200
+        if c.impl == "fast":
+            x = max_pooled_filterbank_fast(waveforms, self.sinc.impulse_responses(), c.hop_length, c.negative_slope)
+        else:
+            half = c.window_length // 2
+            x = self.filter_outputs(waveforms, -half)  # positions -200 .. 160 (F-1) + 200
+            x = F.leaky_relu(x, c.negative_slope)
+            x = F.max_pool1d(x, c.window_length, c.hop_length)  # [B, N, F]: frame j covers 160 j +- 200
         x = x.clamp(min=c.floor)
         return self.norm(x.transpose(1, 2))
 

@@ -9,7 +9,7 @@ import torch
 from audiofront.frontends import build_frontend
 from audiofront.frontends.gabor import gabor_impulse_responses, sigma_range
 from audiofront.frontends.leaf import leaf_energies_direct
-from audiofront.frontends.leaf_fast import correlate_fft, leaf_energies_fast, pooled_filterbank_fast
+from audiofront.frontends.leaf_fast import leaf_energies_fast, max_pooled_filterbank_fast, pooled_filterbank_fast
 from audiofront.frontends.native import kernels
 from audiofront.frontends.pooling import gaussian_windows
 
@@ -232,22 +232,32 @@ def test_pooled_filterbank_rejects_bad_shapes():
         pooled_filterbank_fast(x, torch.randn(3, 11), torch.rand(3, 9), 4, "square")
 
 
-@pytest.mark.parametrize("length, n_fft", [(401, None), (402, None), (5000, None), (5000, 1024), (20000, None)])
-def test_correlate_fft_equals_conv1d(length, n_fft):
-    """``sincnet``'s FFT filtering: values and gradients (autograd through the FFTs) against conv1d."""
+@pytest.mark.parametrize("slope", [0.2, 0.0])
+@pytest.mark.parametrize("length, n_fft", [(1, None), (1000, None), (9000, 1024), (20000, None)])
+def test_max_pooled_filterbank_float64_equal_to_conv1d(length, n_fft, slope):
+    """SincNet's pipeline: conv1d, LeakyReLU, max-pool over the zero-extended signal's outputs."""
     gen = torch.Generator().manual_seed(length)
+    k, stride = 401, 160
+    taps = (torch.randn(5, k, generator=gen, dtype=torch.float64) / 20).requires_grad_()
     x = torch.randn(2, length, generator=gen, dtype=torch.float64).requires_grad_()
-    taps = torch.randn(3, 401, generator=gen, dtype=torch.float64).requires_grad_()
+    weights = torch.randn(2, 5, 1 + length // stride, generator=gen, dtype=torch.float64)
+
+    def direct(x, taps):
+        half = k // 2
+        last = (x.shape[-1] // stride) * stride
+        ext = torch.nn.functional.pad(x, (2 * half, max(0, last + 2 * half + 1 - x.shape[-1])))
+        y = torch.nn.functional.conv1d(ext[:, None], taps[:, None])[..., : last + 2 * half + 1]
+        return torch.nn.functional.max_pool1d(torch.nn.functional.leaky_relu(y, slope), k, stride)
+
     results = []
-    for fn in (lambda a, h: torch.nn.functional.conv1d(a[:, None], h[:, None]), lambda a, h: correlate_fft(a, h, n_fft)):
+    for fn in (direct, lambda a, h: max_pooled_filterbank_fast(a, h, stride, slope, n_fft)):
         out = fn(x, taps)
-        weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         results.append((out,) + torch.autograd.grad((out * weights).sum(), [x, taps]))
     for name, got, ref in zip(("out", "d/dx", "d/dtaps"), *results):
         assert got.shape == ref.shape, name
-        assert float((got - ref).abs().max() / ref.abs().max()) < 1e-12, name
-    with pytest.raises(ValueError, match="fewer than the 401 taps"):
-        correlate_fft(x[:, :400], taps)
+        assert float((got - ref).abs().max() / ref.abs().max()) < 1e-10, name
+    with pytest.raises(ValueError, match="negative_slope >= 0"):
+        max_pooled_filterbank_fast(x, taps, stride, -0.1)
 
 
 def test_without_a_compiler_the_pytorch_path_runs(tmp_path, monkeypatch):

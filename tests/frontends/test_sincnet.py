@@ -173,3 +173,25 @@ def test_sincnet_plus_fast_path_equals_direct(activation, dtype, length, tol):
         # relative to the tensor's scale; gradients that are nearly zero (1-sample input: 1e-8 and less, where
         # FFT rounding relative to the block's norm dominates) on an absolute 1e-3 scale
         assert float((got - ref).abs().max() / ref.abs().max().clamp(min=1e-3)) < tol, name
+
+
+@pytest.mark.parametrize("dtype, length, tol", [(torch.float64, 1, 1e-10), (torch.float64, 7000, 1e-10), (torch.float32, 16000, 1e-4)])
+def test_sincnet_fast_path_equals_direct(dtype, length, tol):
+    """``sincnet``: blockwise FFT filtering with the LeakyReLU and max-pool fused, against conv1d + max_pool1d."""
+    torch.manual_seed(length)
+    fast = build_frontend("sincnet", n_filters=8).to(dtype)
+    with torch.no_grad():
+        for p in fast.parameters():
+            p.mul_(1 + 0.3 * torch.rand_like(p))
+    direct = build_frontend("sincnet", n_filters=8, impl="direct").to(dtype)
+    direct.load_state_dict(fast.state_dict())
+    x = torch.randn(2, length, dtype=dtype) * 0.3
+    results = []
+    for fe in (fast, direct):
+        xi = x.clone().requires_grad_()
+        feats, _ = fe(xi)
+        weights = torch.linspace(-1, 1, feats.numel(), dtype=dtype).reshape(feats.shape)
+        results.append((feats,) + torch.autograd.grad((feats * weights).sum(), [xi, *fe.parameters()]))
+    names = ["features", "d/dx"] + [n for n, _ in fast.named_parameters()]
+    for name, got, ref in zip(names, *results):
+        assert float((got - ref).abs().max() / ref.abs().max().clamp(min=1e-3)) < tol, name
