@@ -236,7 +236,6 @@ class SincNetPlus(_SincFrontend):
         c = config
         if c.activation not in ("leaky_relu", "square"):
             raise ValueError(f"sincnet+: activation must be 'leaky_relu' or 'square', got {c.activation!r}")
-
         self.pooling = GaussianLowpass(
             c.n_filters,
             kernel_size=c.window_length,
