@@ -204,6 +204,18 @@ class Frontend(nn.Module, abc.ABC):
         return f"name={self.name!r}, sample_rate={self.sample_rate}, frame_shift={self.frame_shift}, output_dim={self.output_dim}"
 
 
+@dataclass
+class FilterbankConfig(FrontendConfig):
+    """Fields of the filterbank frontends compared in the LEAF paper (mel, mel-pcen, leaf, tdfbanks): 40 filters
+    between 60 and 7800 Hz, 401-sample windows or filters (about 25 ms at 16 kHz), a 10 ms hop."""
+
+    n_filters: int = 40
+    min_hz: float = 60.0
+    max_hz: float = 7800.0
+    window_length: int = 401
+    hop_length: int = 160
+
+
 class FilterbankFrames:
     """Mixin for filterbank frontends whose config has ``n_filters`` and ``hop_length``: one feature per filter,
     frames centred every ``hop_length`` samples (:func:`centered_num_frames`). Put it before :class:`Frontend`."""

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
+from .base import FilterBank, FilterbankConfig, FilterbankFrames, Frontend
 from .compression import COMPRESSIONS, build_compression
 from .gabor import GaborFilterbank, gabor_energy_direct
 from .pooling import GaussianLowpass
@@ -64,13 +64,7 @@ class Leaf(FilterbankFrames, Frontend):
     """LEAF: Gabor filters, squared modulus, Gaussian lowpass pooling, sPCEN (all learnable)."""
 
     @dataclass
-    class Config(FrontendConfig):
-        sample_rate: int = 16000
-        n_filters: int = 40
-        window_length: int = 401
-        hop_length: int = 160
-        min_hz: float = 60.0
-        max_hz: float = 7800.0
+    class Config(FilterbankConfig):
         init: Literal["mel", "random"] = "mel"
         compression: Literal["log", "pcen", "spcen"] = "spcen"
         pooling_init_width: float = 0.4

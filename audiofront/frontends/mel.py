@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig, centered_num_frames
+from .base import FilterBank, FilterbankConfig, FilterbankFrames, Frontend, centered_num_frames
 from .melscale import mel_centers_and_fwhm, mel_filter_matrix
 from .registry import register_frontend
 
@@ -128,13 +128,7 @@ class LogMel(FilterbankFrames, Frontend):
     """Log mel filterbank of the LEAF paper: ``log(mel power + 1e-5)``, 10 ms frames, ``n_filters`` dims."""
 
     @dataclass
-    class Config(FrontendConfig):
-        sample_rate: int = 16000
-        n_filters: int = 40
-        min_hz: float = 60.0
-        max_hz: float = 7800.0
-        window_length: int = 401
-        hop_length: int = 160
+    class Config(FilterbankConfig):
         n_fft: int = 512
         log_floor: float = 1e-5
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from torch import Tensor
 
-from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
+from .base import FilterBank, FilterbankConfig, FilterbankFrames, Frontend
 from .compression import COMPRESSIONS, build_compression
 from .mel import MelEnergies
 from .registry import register_frontend
@@ -25,13 +25,7 @@ class MelPCEN(FilterbankFrames, Frontend):
     """Mel filterbank energies with learnable (s)PCEN compression."""
 
     @dataclass
-    class Config(FrontendConfig):
-        sample_rate: int = 16000
-        n_filters: int = 40
-        min_hz: float = 60.0
-        max_hz: float = 7800.0
-        window_length: int = 401
-        hop_length: int = 160
+    class Config(FilterbankConfig):
         n_fft: int = 512
         compression: Literal["log", "pcen", "spcen"] = "spcen"
         energy_floor: float = 1e-5

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import FilterBank, FilterbankFrames, Frontend, FrontendConfig
+from .base import FilterBank, FilterbankConfig, FilterbankFrames, Frontend
 from .gabor import gabor_impulse_responses
 from .leaf_fast import leaf_energies_fast
 from .melscale import fwhm_to_sigma_time, mel_centers_and_fwhm
@@ -46,13 +46,7 @@ class TDFilterbanks(FilterbankFrames, Frontend):
     """Learnable time-domain filterbanks initialised to approximate log mel (Zeghidour et al. 2018)."""
 
     @dataclass
-    class Config(FrontendConfig):
-        sample_rate: int = 16000
-        n_filters: int = 40
-        window_length: int = 401
-        hop_length: int = 160
-        min_hz: float = 60.0
-        max_hz: float = 7800.0
+    class Config(FilterbankConfig):
         init: Literal["mel", "random"] = "mel"
         compression: Literal["log", "none"] = "log"
         log_floor: float = 1e-5
