@@ -89,6 +89,12 @@ class MelEnergies(nn.Module):
             "mel_matrix", mel_filter_matrix(n_filters, n_fft, sample_rate, min_hz, max_hz), persistent=False
         )
 
+    @classmethod
+    def from_config(cls, config) -> "MelEnergies":
+        """The analysis of a frontend config with the :class:`FilterbankConfig` fields and ``n_fft``."""
+        return cls(config.sample_rate, config.n_filters, config.min_hz, config.max_hz, config.window_length,
+                   config.hop_length, config.n_fft)
+
     def num_frames(self, lengths: Tensor) -> Tensor:
         return centered_num_frames(lengths, self.hop_length)
 
@@ -136,15 +142,7 @@ class LogMel(FilterbankFrames, Frontend):
         super().__init__(config)
         if config.log_floor <= 0:
             raise ValueError(f"log_floor must be positive, got {config.log_floor}")
-        self.energies = MelEnergies(
-            sample_rate=config.sample_rate,
-            n_filters=config.n_filters,
-            min_hz=config.min_hz,
-            max_hz=config.max_hz,
-            window_length=config.window_length,
-            hop_length=config.hop_length,
-            n_fft=config.n_fft,
-        )
+        self.energies = MelEnergies.from_config(config)
 
     def log_mel(self, waveforms: Tensor) -> Tensor:
         """``[B, F, n_filters]`` log mel energies."""

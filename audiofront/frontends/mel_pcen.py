@@ -38,15 +38,7 @@ class MelPCEN(FilterbankFrames, Frontend):
             raise ValueError(f"mel-pcen compression must be one of {COMPRESSIONS}, got {config.compression!r}")
         if config.energy_floor <= 0:
             raise ValueError(f"energy_floor must be positive, got {config.energy_floor}")
-        self.energies = MelEnergies(
-            sample_rate=config.sample_rate,
-            n_filters=config.n_filters,
-            min_hz=config.min_hz,
-            max_hz=config.max_hz,
-            window_length=config.window_length,
-            hop_length=config.hop_length,
-            n_fft=config.n_fft,
-        )
+        self.energies = MelEnergies.from_config(config)
         if config.compression == "log":
             self.compression = build_compression("log", config.n_filters, eps=config.log_eps)
         else:
