@@ -206,6 +206,48 @@ def _overlap_add(grad_blocks: Tensor, geo: _Geometry) -> Tensor:
     return total[:, geo.left : geo.left + geo.length]
 
 
+def _frames_to_output(out: Tensor, geo: _Geometry) -> Tensor:
+    """``[S, C, Fb]`` frames of the blocks -> ``[B, C, frames]``."""
+    out = out.reshape(geo.batch, geo.n_blocks, geo.channels, geo.frames_per_block).permute(0, 2, 1, 3)
+    return out.reshape(geo.batch, geo.channels, -1)[..., : geo.frames]
+
+
+def _frame_grads(grad_out: Tensor, geo: _Geometry) -> Tensor:
+    """``[B, C, frames]`` -> the blocks' frame gradients as a ``[B, nb, C, Fb]`` view (zero past the end)."""
+    fb = geo.frames_per_block
+    g = grad_out.new_zeros(geo.batch, geo.channels, geo.n_blocks * fb)
+    g[..., : geo.frames] = grad_out
+    return g.reshape(geo.batch, geo.channels, geo.n_blocks, fb).permute(0, 2, 1, 3)
+
+
+def _spectra_step(nat, spec_gy: Tensor, spec_x: Tensor, spec_h: Tensor, acc: Tensor | None,
+                  gx_buf: Tensor | None) -> Tensor | None:
+    """From the spectra ``[G, R, F]`` of a group's output gradients: accumulate the filter gradients' spectra
+    into ``acc`` (if given) and return the spectra ``[G, F]`` of the blocks' input gradients (if ``gx_buf``)."""
+    if nat is not None:
+        # (without filter gradients the signal spectra are not read: any valid array stands in for them)
+        nat.spectra_backward(spec_gy, spec_x if acc is not None else spec_h, spec_h, acc, gx_buf)
+        return gx_buf
+    if acc is not None:
+        # r[t] = sum_p gy[p] x[p + t] <=> R = conj(GY) X; accumulate conj(R) = GY conj(X) over blocks
+        xc = torch.conj_physical(spec_x)
+        for j in range(spec_gy.shape[0]):
+            acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
+    # x gradient of each block: gy convolved with the filters, summed over them
+    return (spec_gy * spec_h).sum(1) if gx_buf is not None else None
+
+
+def _filter_and_input_grads(acc: Tensor | None, grad_x_blocks: Tensor | None, geo: _Geometry,
+                            scale: float) -> tuple[Tensor | None, Tensor | None]:
+    """Taps ``[R, K]`` from the accumulated spectra and the waveform ``[B, T]`` from the blocks, times ``scale``."""
+    grad_h = grad_x = None
+    if acc is not None:
+        grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size).mul_(scale)
+    if grad_x_blocks is not None:
+        grad_x = _overlap_add(grad_x_blocks.reshape(geo.batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
+    return grad_x, grad_h
+
+
 class _PooledFilterbank(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, taps: Tensor, windows: Tensor, stride: int, activation: str, slope: float, n_fft,
@@ -245,9 +287,7 @@ class _PooledFilterbank(torch.autograd.Function):
         ctx.save_for_backward(x, taps, windows)
         ctx.kept, ctx.spectra = kept, spectra  # intermediates, not inputs or outputs: held on ctx until backward
         ctx.geo, ctx.activation, ctx.slope = geo, activation, slope
-        # [B, nb, C, Fb] -> [B, C, nb * Fb] -> the first `frames`
-        out = out.reshape(batch, geo.n_blocks, channels, geo.frames_per_block).permute(0, 2, 1, 3)
-        return out.reshape(batch, channels, -1)[..., : geo.frames]
+        return _frames_to_output(out, geo)
 
     @staticmethod
     @once_differentiable
@@ -260,10 +300,7 @@ class _PooledFilterbank(torch.autograd.Function):
         batch, channels, fb, n_seg = geo.batch, geo.channels, geo.frames_per_block, geo.n_seg
         spec_h = _filter_spectra(taps, geo.n_fft)  # [R, F]
         corr = torch.conj_physical(spec_h)
-        # grad of the pooled frames per segment: [S, C, Fb] (zero for frames past the end)
-        g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
-        g[..., : geo.frames] = grad_out
-        g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3)
+        g = _frame_grads(grad_out, geo)  # [B, nb, C, Fb]
         nat = _native(x)
         if nat is not None:
             g = g.reshape(geo.segments, channels, fb).contiguous()
@@ -283,7 +320,7 @@ class _PooledFilterbank(torch.autograd.Function):
         # gradient w.r.t. the filter outputs (halved for the squares) in a buffer that stays zero outside the
         # pooled positions start..stop
         gy_buf = x.new_zeros(group, geo.filters, geo.n_fft)
-        gx_spec = spec_h.new_empty(group, spec_h.shape[-1]) if need_x and nat is not None else None
+        gx_spec = spec_h.new_empty(group, spec_h.shape[-1]) if need_x else None  # input-gradient spectra
         for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
@@ -301,29 +338,13 @@ class _PooledFilterbank(torch.autograd.Function):
             if not (need_h or need_x):
                 continue
             spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)  # [G, R, F]
-            if nat is not None:
-                # (without filter gradients the signal spectra are not read: any valid array stands in for them)
-                gx = gx_spec[:n] if need_x else None
-                nat.spectra_backward(spec_gy, spec_x if need_h else spec_h, spec_h, acc, gx)
-            else:
-                if need_h:
-                    # r[t] = sum_p gy[p] x[p + t] <=> R = conj(GY) X; accumulate conj(R) = GY conj(X) over blocks
-                    xc = torch.conj_physical(spec_x)
-                    for j in range(n):
-                        acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
-                # x gradient of each block: gy convolved with the filters, summed over them
-                gx = (spec_gy * spec_h).sum(1) if need_x else None
+            gx = _spectra_step(nat, spec_gy, spec_x, spec_h, acc, gx_spec[:n] if gx_spec is not None else None)
             if need_x:
                 grad_x_blocks[s0:s1] = torch.fft.irfft(gx, n=geo.n_fft)
-        scale = 1.0 if activation == "leaky_relu" else 2.0  # d(y^2)/dy = 2y
-        grad_x = grad_h = None
-        if need_h:
-            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
-            grad_h = grad_h.mul_(scale)
         if need_w and nat is None:
             grad_w = grad_w_rows.reshape(channels, n_seg * geo.stride)[:, : geo.kernel_size]
-        if need_x:
-            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo).mul_(scale)
+        scale = 1.0 if activation == "leaky_relu" else 2.0  # d(y^2)/dy = 2y
+        grad_x, grad_h = _filter_and_input_grads(acc, grad_x_blocks, geo, scale)
         return grad_x, grad_h, grad_w, None, None, None, None, None
 
 
@@ -451,8 +472,7 @@ class _MaxPooledFilterbank(torch.autograd.Function):
         positive = out > 0
         ctx.save_for_backward(x, taps, where, positive)
         ctx.spectra, ctx.geo, ctx.slope = spectra, geo, slope
-        out = out.reshape(batch, geo.n_blocks, channels, fb).permute(0, 2, 1, 3)
-        return out.reshape(batch, channels, -1)[..., : geo.frames]
+        return _frames_to_output(out, geo)
 
     @staticmethod
     @once_differentiable
@@ -461,15 +481,16 @@ class _MaxPooledFilterbank(torch.autograd.Function):
         spectra, ctx.spectra = ctx.spectra, None
         geo: _Geometry = ctx.geo
         need_x, need_h = ctx.needs_input_grad[:2]
-        batch, channels, fb = geo.batch, geo.channels, geo.frames_per_block
+        channels, fb = geo.channels, geo.frames_per_block
         spec_h = _filter_spectra(taps, geo.n_fft)
-        g = grad_out.new_zeros(batch, channels, geo.n_blocks * fb)
-        g[..., : geo.frames] = grad_out
-        g = g.reshape(batch, channels, geo.n_blocks, fb).permute(0, 2, 1, 3).reshape(geo.segments, channels, fb)
+        g = _frame_grads(grad_out, geo).reshape(geo.segments, channels, fb)
         g = torch.where(positive, g, g * ctx.slope)  # through the LeakyReLU at each maximum
+        nat = _native(x)
         acc = torch.zeros(channels, geo.n_fft // 2 + 1, dtype=spec_h.dtype, device=x.device) if need_h else None
         grad_x_blocks = x.new_empty(geo.segments, geo.n_fft) if need_x else None
-        gy_buf = x.new_zeros(min(geo.group, geo.segments), channels, geo.n_fft)
+        group = min(geo.group, geo.segments)
+        gy_buf = x.new_zeros(group, channels, geo.n_fft)
+        gx_spec = spec_h.new_empty(group, spec_h.shape[-1]) if need_x else None
         for i, s0 in enumerate(range(0, geo.segments, geo.group)):
             s1 = min(s0 + geo.group, geo.segments)
             n = s1 - s0
@@ -477,17 +498,10 @@ class _MaxPooledFilterbank(torch.autograd.Function):
             region.zero_()
             region.scatter_add_(-1, where[s0:s1], g[s0:s1])  # overlapping windows may pick the same sample
             spec_gy = torch.fft.rfft(gy_buf[:n], n=geo.n_fft)
-            if need_h:
-                xc = torch.conj_physical(spectra[i])
-                for j in range(n):
-                    acc.addcmul_(spec_gy[j], xc[j].unsqueeze(0))
+            gx = _spectra_step(nat, spec_gy, spectra[i], spec_h, acc, gx_spec[:n] if gx_spec is not None else None)
             if need_x:
-                grad_x_blocks[s0:s1] = torch.fft.irfft((spec_gy * spec_h).sum(1), n=geo.n_fft)
-        grad_x = grad_h = None
-        if need_h:
-            grad_h = _from_circular(torch.fft.irfft(torch.conj_physical(acc), n=geo.n_fft), geo.kernel_size)
-        if need_x:
-            grad_x = _overlap_add(grad_x_blocks.reshape(batch, geo.n_blocks, geo.n_fft), geo)
+                grad_x_blocks[s0:s1] = torch.fft.irfft(gx, n=geo.n_fft)
+        grad_x, grad_h = _filter_and_input_grads(acc, grad_x_blocks, geo, 1.0)
         return grad_x, grad_h, None, None, None
 
 

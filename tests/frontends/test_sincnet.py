@@ -148,42 +148,21 @@ def test_inspection_and_errors():
         build_frontend("sincnet", max_hz=9000.0)
 
 
-@pytest.mark.parametrize("activation", ["leaky_relu", "square"])
+@pytest.mark.parametrize(
+    "name, options",
+    [("sincnet", {}), ("sincnet+", {"activation": "leaky_relu"}), ("sincnet+", {"activation": "square"})],
+)
 @pytest.mark.parametrize("dtype, length, tol", [(torch.float64, 1, 1e-10), (torch.float64, 7000, 1e-10), (torch.float32, 16000, 1e-4)])
-def test_sincnet_plus_fast_path_equals_direct(activation, dtype, length, tol):
-    """The default (blockwise FFT, fused pooling, custom backward) against the conv1d reference: features and
-    the gradients of the input and of every parameter, after moving the parameters off their initial values."""
+def test_sinc_fast_paths_equal_direct(name, options, dtype, length, tol):
+    """The default (blockwise FFT with the activation and pooling fused -- max-pool for ``sincnet``, Gaussian
+    pooling for ``sincnet+`` -- custom backward) against the conv1d reference: features and the gradients of the
+    input and of every parameter, after moving the parameters off their initial values."""
     torch.manual_seed(length)
-    fast = build_frontend("sincnet+", n_filters=8, activation=activation).to(dtype)
+    fast = build_frontend(name, n_filters=8, **options).to(dtype)
     with torch.no_grad():
         for p in fast.parameters():
             p.mul_(1 + 0.3 * torch.rand_like(p))
-    direct = build_frontend("sincnet+", n_filters=8, activation=activation, impl="direct").to(dtype)
-    direct.load_state_dict(fast.state_dict())
-    x = torch.randn(2, length, dtype=dtype) * 0.3
-    results = []
-    for fe in (fast, direct):
-        xi = x.clone().requires_grad_()
-        feats, _ = fe(xi)
-        weights = torch.linspace(-1, 1, feats.numel(), dtype=dtype).reshape(feats.shape)
-        grads = torch.autograd.grad((feats * weights).sum(), [xi, *fe.parameters()])
-        results.append((feats,) + grads)
-    names = ["features", "d/dx"] + [n for n, _ in fast.named_parameters()]
-    for name, got, ref in zip(names, *results):
-        # relative to the tensor's scale; gradients that are nearly zero (1-sample input: 1e-8 and less, where
-        # FFT rounding relative to the block's norm dominates) on an absolute 1e-3 scale
-        assert float((got - ref).abs().max() / ref.abs().max().clamp(min=1e-3)) < tol, name
-
-
-@pytest.mark.parametrize("dtype, length, tol", [(torch.float64, 1, 1e-10), (torch.float64, 7000, 1e-10), (torch.float32, 16000, 1e-4)])
-def test_sincnet_fast_path_equals_direct(dtype, length, tol):
-    """``sincnet``: blockwise FFT filtering with the LeakyReLU and max-pool fused, against conv1d + max_pool1d."""
-    torch.manual_seed(length)
-    fast = build_frontend("sincnet", n_filters=8).to(dtype)
-    with torch.no_grad():
-        for p in fast.parameters():
-            p.mul_(1 + 0.3 * torch.rand_like(p))
-    direct = build_frontend("sincnet", n_filters=8, impl="direct").to(dtype)
+    direct = build_frontend(name, n_filters=8, impl="direct", **options).to(dtype)
     direct.load_state_dict(fast.state_dict())
     x = torch.randn(2, length, dtype=dtype) * 0.3
     results = []
@@ -194,4 +173,6 @@ def test_sincnet_fast_path_equals_direct(dtype, length, tol):
         results.append((feats,) + torch.autograd.grad((feats * weights).sum(), [xi, *fe.parameters()]))
     names = ["features", "d/dx"] + [n for n, _ in fast.named_parameters()]
     for name, got, ref in zip(names, *results):
+        # relative to the tensor's scale; gradients that are nearly zero (1-sample input: 1e-8 and less, where
+        # FFT rounding relative to the block's norm dominates) on an absolute 1e-3 scale
         assert float((got - ref).abs().max() / ref.abs().max().clamp(min=1e-3)) < tol, name
