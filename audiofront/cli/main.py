@@ -1,11 +1,24 @@
 """``audiofront``: the command-line interface, a thin layer over the library.
 
-Each subcommand lives in its own module of this package and is registered below.
+Each subcommand lives in its own module of this package and is registered below. Every command is
+wrapped by :func:`_report_user_errors`: a :class:`audiofront.errors.UserError` (bad input) prints one
+line and exits 2, an operating-system error (missing file, permission, full disk) one line and exits 1;
+anything else is a bug and keeps its traceback. ``audiofront --debug CMD`` (or ``AUDIOFRONT_DEBUG=1``)
+shows the traceback of every error.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+
 import typer
+
+from ..errors import UserError, describe_os_error
+
+EXIT_USER_ERROR = 2  # bad input: the exit code of a usage error
+EXIT_OS_ERROR = 1
 
 app = typer.Typer(
     name="audiofront",
@@ -17,8 +30,47 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show the full traceback of every error (also AUDIOFRONT_DEBUG=1)"),
+) -> None:
     """Learnable audio frontends: prepare data, train, decode, score and inspect learned filters."""
+    if debug:
+        os.environ["AUDIOFRONT_DEBUG"] = "1"
+
+
+def _debug() -> bool:
+    return os.environ.get("AUDIOFRONT_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _report_user_errors(fn):
+    """Run a command; bad input and OS errors end in one line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            if _debug():
+                raise
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except OSError as e:
+            if _debug():
+                raise
+            typer.echo(f"error: {describe_os_error(e)}", err=True)
+            raise typer.Exit(EXIT_OS_ERROR) from None
+
+    return wrapped
+
+
+def _wrap_commands(t: typer.Typer) -> None:
+    for info in t.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_audiofront_wrapped", False):
+            info.callback = _report_user_errors(info.callback)
+            info.callback._audiofront_wrapped = True  # type: ignore[attr-defined]
+    for group in t.registered_groups:
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
 
 
 def _register() -> None:
@@ -49,6 +101,7 @@ def _register() -> None:
 
 
 _register()
+_wrap_commands(app)
 
 if __name__ == "__main__":
     app()

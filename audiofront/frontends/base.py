@@ -24,8 +24,10 @@ from typing import Any, ClassVar, Optional
 import torch
 from torch import Tensor, nn
 
+from ..errors import UserError
 
-class FrontendInputError(ValueError):
+
+class FrontendInputError(UserError):
     """Raised for inputs a frontend cannot process; the message says what was expected."""
 
 
