@@ -9,6 +9,8 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
+
 
 def main(
     frontend: str = typer.Option("fbank", "--frontend", help="a registered frontend (see `audiofront frontends`)"),
@@ -25,6 +27,8 @@ def main(
 
     console = Console(stderr=True)
     try:
+        if num_threads < 0:
+            raise UserError(f"--num-threads must be >= 0 (0: torch's default), got {num_threads}")
         if num_threads > 0:
             import torch
 
@@ -33,9 +37,8 @@ def main(
             cuts, out_dir, frontend=frontend, frontend_conf=parse_conf(frontend_conf), storage=storage,
             batch_seconds=batch_seconds, device=device,
         )
-    except (ValueError, FileNotFoundError) as e:
-        console.print(f"[red]extract: {e}[/red]")
-        raise typer.Exit(1)
+    except ValueError as e:  # UserError, and the ValueErrors of frontend configs: one line, exit 2
+        raise UserError(f"extract: {e}") from None
     if out.skipped:
         console.print(f"[yellow]extract: {len(out.skipped)} cut(s) too short for one frame were left out "
                       f"(listed in {out.cuts_path.parent}/*_skipped.txt)[/yellow]")

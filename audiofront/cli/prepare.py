@@ -10,6 +10,8 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
+
 app = typer.Typer(
     name="prepare",
     help="Make lhotse manifests (recordings, supervisions, cuts) of a corpus; bad data is reported, not dropped silently.",
@@ -24,8 +26,15 @@ _ON_WRONG_RATE = typer.Option(
 
 
 def _fail(corpus: str, e: Exception) -> None:
-    Console(stderr=True).print(f"[red]prepare {corpus}: {e}[/red]")
-    raise typer.Exit(1)
+    """Bad input of a preparer: one line ``error: prepare CORPUS: ...`` and exit 2 (cli/main.py)."""
+    raise UserError(f"prepare {corpus}: {e}") from None
+
+
+def _workers(num_workers: int) -> Optional[int]:
+    """``--num-workers``: 0 means every core this process may use."""
+    if num_workers < 0:
+        raise UserError(f"--num-workers must be >= 0 (0: every core), got {num_workers}")
+    return num_workers or None
 
 
 def _split_list(values: Optional[List[str]]) -> list[str]:
@@ -47,7 +56,7 @@ def demo(
 
     try:
         stats = prepare_demo(out_dir, audio_dir, DemoConfig(n_train=n_train, n_dev=n_dev, n_test=n_test, seed=seed), num_jobs=num_jobs)
-    except (ValueError, RuntimeError, OSError) as e:
+    except (ValueError, RuntimeError) as e:
         _fail("demo", e)
     Console().print(stats.to_text())
 
@@ -61,16 +70,16 @@ def librispeech(
     download: bool = typer.Option(False, "--download", help="download the parts from OpenSLR (through lhotse) first"),
     sample_rate: int = typer.Option(16000, "--sample-rate", help="the rate of the cuts"),
     on_wrong_rate: str = _ON_WRONG_RATE,
-    num_workers: int = typer.Option(8, "--num-workers", help="threads reading audio headers"),
+    num_workers: int = typer.Option(0, "--num-workers", help="threads decoding the audio to check it (0: every core)"),
 ) -> None:
     from ..data.librispeech import prepare_librispeech
 
     try:
         counts = prepare_librispeech(
             corpus_dir, out_dir, parts=_split_list(parts) or None, test_speakers=_split_list([test_speakers] if test_speakers else None),
-            download_first=download, sample_rate=sample_rate, on_wrong_rate=on_wrong_rate, num_workers=num_workers,
+            download_first=download, sample_rate=sample_rate, on_wrong_rate=on_wrong_rate, num_workers=_workers(num_workers),
         )
-    except (ValueError, FileNotFoundError) as e:
+    except ValueError as e:
         _fail("librispeech", e)
     Console().print("librispeech: " + ", ".join(f"{k}: {v} cuts" for k, v in counts.items()))
 
@@ -86,6 +95,6 @@ def yesno(
 
     try:
         counts = prepare_yesno(corpus_dir, out_dir, sample_rate=sample_rate or None, on_wrong_rate=on_wrong_rate)
-    except (ValueError, FileNotFoundError) as e:
+    except ValueError as e:
         _fail("yesno", e)
     Console().print("yesno: " + ", ".join(f"{k}: {v} cuts" for k, v in counts.items()))

@@ -11,14 +11,16 @@ from typing import Callable, Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
+
 
 def _prepare(corpus: str, make: Callable[[], tuple], out_dir: Path) -> None:
-    """Run a preparer; a missing folder or bad layout is one red line and exit 1, not a traceback."""
+    """Run a preparer; a missing folder or bad layout is one line ``error: prepare CORPUS: ...`` and exit 2
+    (cli/main.py), not a traceback."""
     try:
         manifests, report = make()
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]prepare {corpus}: {e}[/red]")
-        raise typer.Exit(1)
+    except ValueError as e:  # UserError and the ValueErrors of lhotse/our checks: bad input
+        raise UserError(f"prepare {corpus}: {e}") from None
     report.print()
     sizes = ", ".join(f"{split}: {len(sets[2])} clips" for split, sets in manifests.items())
     Console().print(f"{corpus}: {sizes} -> {out_dir}/{corpus}_{{recordings,supervisions,cuts}}_{{split}}.jsonl.gz")
@@ -80,9 +82,8 @@ def voxceleb1(
 
     try:
         out = prepare_voxceleb1_identification(corpus_dir, out_dir, num_jobs=num_jobs)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]prepare voxceleb1: {e}[/red]")
-        raise typer.Exit(1)
+    except ValueError as e:
+        raise UserError(f"prepare voxceleb1: {e}") from None
     Console().print("voxceleb1: " + ", ".join(f"{k}: {len(v)} clips" for k, v in out.items()))
 
 

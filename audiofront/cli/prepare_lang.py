@@ -8,6 +8,8 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
+
 
 def main(
     cuts: List[Path] = typer.Option(..., "--cuts", help="training cut manifest(s); their transcripts make everything"),
@@ -28,9 +30,8 @@ def main(
         texts = read_cut_texts(cuts)
         info = prepare_lang(texts, out_dir, tokenizer_kind=tokenizer, vocab_size=vocab_size, lm_order=lm_order,
                             download_lm=download_lm, lm_dir=lm_dir)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
-        Console(stderr=True).print(f"[red]prepare lang: {e}[/red]")
-        raise typer.Exit(1)
+    except (ValueError, RuntimeError) as e:  # bad input, or a tokenizer/LM tool that refused the data
+        raise UserError(f"prepare lang: {' '.join(str(e).split())}") from None
     Console().print(
         f"lang dir {out_dir}: {info['tokenizer']} tokenizer ({info['vocab_size']} outputs), "
         f"{info['num_words']} words, LM {info['lm']} ({info['lm_source']}) from {info['num_transcripts']} transcripts",

@@ -32,6 +32,7 @@ from typing import Optional
 
 import numpy as np
 
+from .lock import holds_prepare_lock
 from .synth import ENGLISH_ACCENTS, VARIANT_GENDER, VARIANTS, VoiceSettings
 
 SHARD_SIZE = 250
@@ -359,6 +360,21 @@ class DemoStats:
         return "\n".join(lines)
 
 
+def check_config(cfg: DemoConfig, num_jobs: int = 2) -> None:
+    """Refuse sizes that cannot be meant (a negative count was once read as 0 without a word)."""
+    from ..errors import UserError
+
+    for name in ("n_train", "n_dev", "n_test"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be a whole number >= 0, got {value!r}")
+    if cfg.n_train + cfg.n_dev + cfg.n_test == 0:
+        raise UserError("the demo corpus is empty: give at least one of --n-train, --n-dev, --n-test > 0")
+    if num_jobs < 1:
+        raise UserError(f"--num-jobs must be >= 1, got {num_jobs}")
+
+
+@holds_prepare_lock("demo")
 def prepare_demo(
     out_dir: str | os.PathLike,
     audio_dir: Optional[str | os.PathLike] = None,
@@ -374,6 +390,7 @@ def prepare_demo(
     from .manifests import Utterance, build_manifests, write_manifests
 
     cfg = cfg or DemoConfig()
+    check_config(cfg, num_jobs)
     out_dir = Path(out_dir)
     audio_dir = Path(audio_dir) if audio_dir is not None else out_dir / "demo_audio"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -385,7 +402,7 @@ def prepare_demo(
     # the same checks as for a downloaded corpus: whatever went wrong is reported, not hidden
     report = DataReport("demo")
     utts = []
-    for plan, (info, issue) in zip(plans, probe_many([p.path for p in plans])):
+    for plan, (info, issue) in zip(plans, probe_many([p.path for p in plans], console=console)):
         if issue is not None:
             report.add(issue.kind, issue.path, issue.detail)
             continue

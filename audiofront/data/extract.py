@@ -24,6 +24,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..errors import UserError
+
 STORAGES = ("lilcom", "numpy")
 
 
@@ -53,7 +55,28 @@ def _writer(storage: str, path: Path):
     if storage == "numpy":
         # HDF5 would need h5py; one .npy file per cut needs nothing and is exact
         return NumpyFilesWriter(path)
-    raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
+    raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
+
+
+def _check_storage_keys(cuts, storage_dir: Path) -> None:
+    """``numpy`` storage (lhotse's NumpyFilesWriter) writes ``{storage_dir}/{key[:3]}/{key}`` with
+    ``key = id + ".npy"``: a cut id is a file name there, and one such as ``../../x`` or ``/abs/x`` must be
+    refused before anything is written."""
+    from ..utils.paths import check_name, path_in_dir
+
+    for cut in cuts:
+        check_name(cut.id, "cut id")  # before slicing: key[:3] of "../x" is a folder name too
+        path_in_dir(storage_dir / f"{cut.id}.npy"[:3], cut.id, ".npy", what="cut id")
+
+
+def _load(cut) -> np.ndarray:
+    """A cut's audio; a file that went missing or broke since ``prepare`` is named, not a lhotse traceback."""
+    try:
+        return cut.load_audio()
+    except Exception as e:  # noqa: BLE001 - lhotse/soundfile raise many types for one cause: a bad file
+        source = cut.recording.sources[0].source if cut.has_recording and cut.recording.sources else "?"
+        detail = " ".join(str(e).split())[:200] or type(e).__name__
+        raise UserError(f"cut {cut.id!r}: cannot load its audio {source} ({detail})") from None
 
 
 def extract_features(
@@ -72,27 +95,40 @@ def extract_features(
 
     from ..frontends import build_frontend
     from ..utils.io import atomic_path
+    from .cuts import read_cuts
 
     cuts_path, out_dir = Path(cuts_path), Path(out_dir)
-    if not cuts_path.is_file():
-        raise FileNotFoundError(f"cut manifest {cuts_path} does not exist")
     if storage not in STORAGES:
-        raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
-    fe = build_frontend(frontend, **(frontend_conf or {})).to(device).eval()
-    sr = fe.sample_rate
-    cuts = CutSet.from_file(cuts_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
+        raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
+    if not batch_seconds > 0:
+        raise UserError(f"--batch-seconds must be > 0, got {batch_seconds}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out-dir {out_dir} exists and is not a folder")
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"--device {device!r} is not a torch device (expected e.g. cpu, cuda, cuda:1)") from None
+    cuts = read_cuts(cuts_path, "--cuts")
     name = f"{_stem(cuts_path)}_{frontend}"
     out_cuts_path = out_dir / f"{name}.jsonl.gz"
     if out_cuts_path.resolve() == cuts_path.resolve():
-        raise ValueError(f"the output {out_cuts_path} would overwrite the input manifest")
+        raise UserError(f"the output {out_cuts_path} would overwrite the input manifest {cuts_path}; use another --out-dir")
+    if storage == "numpy":
+        _check_storage_keys(cuts, out_dir / name)
+    fe = build_frontend(frontend, **(frontend_conf or {}))
+    try:
+        fe = fe.to(torch_device).eval()
+    except (RuntimeError, AssertionError) as e:  # e.g. --device cuda on a machine without one
+        raise UserError(f"--device {device!r} cannot be used here ({str(e).splitlines()[0][:200]})") from None
+    sr = fe.sample_rate
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     done, skipped, total_frames = [], [], 0
     with _writer(storage, out_dir / name) as writer, torch.inference_mode():
 
         def flush(batch):
             nonlocal total_frames
-            audio = [c.load_audio()[0] for c in batch]  # mono: channel 0 of each cut
+            audio = [_load(c)[0] for c in batch]  # mono: channel 0 of each cut
             lengths = torch.tensor([a.shape[0] for a in audio])
             padded = torch.zeros(len(audio), int(lengths.max()))
             for i, a in enumerate(audio):

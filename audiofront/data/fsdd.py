@@ -23,7 +23,9 @@ import re
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .checks import DataReport, check_format, probe_many
+from ..errors import UserError
+from .checks import DataReport, check_format, check_rate, probe_many, summarize_resampled
+from .lock import holds_prepare_lock
 from .manifests import Utterance, build_manifests, write_manifests
 
 CORPUS = "fsdd"
@@ -35,26 +37,29 @@ def find_recordings_dir(corpus_dir: str | Path) -> Path:
     # absolute: the manifests must stay valid whatever the working directory of later commands
     corpus_dir = Path(corpus_dir).resolve()
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"FSDD folder {corpus_dir} does not exist (expected a folder with recordings/*.wav)")
+        raise UserError(f"FSDD folder {corpus_dir} does not exist (expected a folder with recordings/*.wav)")
     rec = corpus_dir / "recordings"
     if rec.is_dir():
         return rec
     if any(corpus_dir.glob("*.wav")):
         return corpus_dir
-    raise FileNotFoundError(f"{corpus_dir} has neither a recordings/ folder nor .wav files (the FSDD layout)")
+    raise UserError(f"{corpus_dir} has neither a recordings/ folder nor .wav files (the FSDD layout)")
 
 
+@holds_prepare_lock(CORPUS)
 def prepare_fsdd(
     corpus_dir: str | Path,
     out_dir: str | Path,
     split: str = "speaker",
     test_speakers: Optional[Sequence[str]] = None,
     sample_rate: int = 16000,
-    num_workers: int = 8,
+    num_workers: Optional[int] = None,
+    console=None,
 ) -> tuple[dict, DataReport]:
     """Write ``{out_dir}/fsdd_{recordings,supervisions,cuts}_{train,test}.jsonl.gz``; return (manifests, report)."""
     if split not in ("speaker", "index"):
-        raise ValueError(f"split must be 'speaker' or 'index', got {split!r}")
+        raise UserError(f"--split must be 'speaker' or 'index', got {split!r}")
+    check_rate(sample_rate)
     rec_dir = find_recordings_dir(corpus_dir)
     report = DataReport(CORPUS)
     files = sorted(rec_dir.glob("*.wav"))
@@ -62,23 +67,23 @@ def prepare_fsdd(
     for f in files:
         m = _NAME.match(f.stem)
         if not m:
-            report.add("unreadable_audio", f, "name does not follow {digit}_{speaker}_{index}.wav: no label")
+            report.add("bad_id", f, "name does not follow {digit}_{speaker}_{index}.wav: no label")
             continue
         parsed.append((f, m.group(1), m.group(2), int(m.group(3))))
     speakers = sorted({p[2] for p in parsed})
     if split == "speaker":
         test = set(test_speakers or [])
         if not test:
-            raise ValueError(f"split='speaker' needs --test-speakers (one or more of: {', '.join(speakers)})")
+            raise UserError(f"split='speaker' needs --test-speakers (one or more of: {', '.join(speakers)})")
         missing = sorted(test - set(speakers))
         if missing:
-            raise ValueError(f"test speaker(s) {', '.join(missing)} not in the corpus; speakers: {', '.join(speakers)}")
+            raise UserError(f"test speaker(s) {', '.join(missing)} not in the corpus; speakers: {', '.join(speakers)}")
         report.note(f"split by speaker: test = {', '.join(sorted(test))}; train = {', '.join(s for s in speakers if s not in test)}")
     else:
         report.note("split by index: recordings 0-4 of each digit and speaker are the test set (FSDD convention)")
     report.note(f"audio resampled from the files' rate to {sample_rate} Hz in the cuts")
     utts = []
-    for (f, digit, speaker, index), (info, issue) in zip(parsed, probe_many([p[0] for p in parsed], num_workers)):
+    for (f, digit, speaker, index), (info, issue) in zip(parsed, probe_many([p[0] for p in parsed], num_workers, console=console)):
         if issue is not None:
             report.issues.append(issue)
             continue
@@ -92,17 +97,15 @@ def prepare_fsdd(
             Utterance(id=f.stem, audio=info, text=WORDS[int(digit)], split=part, speaker=speaker,
                       custom={"digit": digit, "speaker": speaker})
         )
-    # "resampled" notes for every file would drown the report: keep one line saying so
-    resampled = [i for i in report.issues if i.kind == "resampled"]
-    if resampled:
-        report.issues = [i for i in report.issues if i.kind != "resampled"]
-        report.note(f"{len(resampled)} file(s) not at {sample_rate} Hz, e.g. {resampled[0].detail}")
+    # "resampled" lines for the 2000 files at 8 kHz would drown the report: one note for those, and
+    # every file at another rate still listed by name
+    summarize_resampled(report, [u.audio for u in utts], sample_rate)
     if not utts:
-        raise ValueError(f"no usable FSDD recordings in {rec_dir}")
+        raise UserError(f"no usable FSDD recordings in {rec_dir} (the problems: {report.write(out_dir)})")
     manifests = build_manifests(utts, sample_rate=sample_rate)
     for part in ("train", "test"):
         if part not in manifests:
-            raise ValueError(f"the {part} split of FSDD is empty (split={split}, test_speakers={test_speakers})")
+            raise UserError(f"the {part} split of FSDD is empty (split={split}, test_speakers={test_speakers})")
     write_manifests(manifests, out_dir, CORPUS)
     report.write(out_dir)
     return manifests, report

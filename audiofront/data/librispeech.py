@@ -19,7 +19,9 @@ import re
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .checks import DataReport, check_format, probe_many
+from ..errors import UserError
+from .checks import DataReport, check_format, check_format_option, check_id, check_rate, drop_duplicate_ids, probe_many
+from .lock import holds_prepare_lock
 from .manifests import Utterance, build_manifests, write_manifests
 
 LIBRISPEECH_PARTS = (
@@ -38,7 +40,7 @@ def download(target_dir: str | os.PathLike, parts: Sequence[str]) -> Path:
 
     unknown = [p for p in parts if p not in LIBRISPEECH_PARTS + MINI_LIBRISPEECH_PARTS]
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown LibriSpeech part(s) {', '.join(unknown)}; choose from "
             f"{', '.join(LIBRISPEECH_PARTS + MINI_LIBRISPEECH_PARTS)}"
         )
@@ -49,7 +51,7 @@ def find_corpus_root(corpus_dir: str | os.PathLike) -> Path:
     """The folder that holds the parts: ``corpus_dir`` itself or its ``LibriSpeech`` subfolder."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"LibriSpeech folder {corpus_dir} does not exist (use --download to fetch it)")
+        raise UserError(f"LibriSpeech folder {corpus_dir} does not exist (use --download to fetch it)")
     if not _find_parts(corpus_dir) and (corpus_dir / "LibriSpeech").is_dir():
         return corpus_dir / "LibriSpeech"
     return corpus_dir
@@ -78,31 +80,43 @@ def _read_speakers(root: Path) -> dict[str, str]:
     return genders
 
 
-def scan_part(root: Path, part: str, report: DataReport) -> list[tuple[str, Path, str]]:
-    """``(utt_id, flac path, text)`` of every transcribed utterance of ``part``; orphans go to ``report``."""
+def scan_part(root: Path, part: str, report: DataReport) -> list[tuple[str, Path, str, str]]:
+    """``(utt_id, flac path, text, "transcript:line")`` of every transcribed utterance of ``part``; orphans
+    go to ``report``.
+
+    An id is data, not a path: one that is not ``{speaker}-{chapter}-{utterance}`` of its own chapter
+    (e.g. ``../../victim/target``) is reported as "bad_id" and no file is looked up for it.
+    """
     from ..text.normalize import normalize_text
 
     part_dir = root / part
-    entries: list[tuple[str, Path, str]] = []
+    entries: list[tuple[str, Path, str, str]] = []
     transcribed: set[Path] = set()
     for trans in sorted(part_dir.glob("*/*/*.trans.txt")):
         for n, line in enumerate(trans.read_text(errors="replace").splitlines(), 1):
             if not line.strip():
                 continue
             utt_id, _, text = line.strip().partition(" ")
+            chapter_prefix = f"{trans.parent.parent.name}-{trans.parent.name}-"
+            if not check_id(utt_id, _UTT_ID, f"{trans}:{n}", report, "{speaker}-{chapter}-{utterance}, digits only"):
+                continue
+            if not utt_id.startswith(chapter_prefix):
+                report.add("bad_id", f"{trans}:{n}", f"id {utt_id!r} is not of this chapter (expected {chapter_prefix}...)")
+                continue
             audio = trans.parent / f"{utt_id}.flac"
             transcribed.add(audio)
             text = normalize_text(text)
             if not text:
                 report.add("empty_transcript", audio, f"{trans.name}:{n}")
                 continue
-            entries.append((utt_id, audio, text))
+            entries.append((utt_id, audio, text, f"{trans}:{n}"))
     for audio in sorted(part_dir.glob("*/*/*.flac")):
         if audio not in transcribed:
             report.add("no_transcript", audio, "no line in the chapter's .trans.txt")
     return entries
 
 
+@holds_prepare_lock("librispeech")
 def prepare_librispeech(
     corpus_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -111,14 +125,17 @@ def prepare_librispeech(
     download_first: bool = False,
     sample_rate: int = 16000,
     on_wrong_rate: str = "resample",
-    num_workers: int = 8,
+    num_workers: Optional[int] = None,
     console=None,
 ) -> dict:
     """Write ``{out_dir}/librispeech_{recordings,supervisions,cuts}_{split}.jsonl.gz`` and the report.
 
     Returns ``{split: number of cuts}``. ``parts``: default every part found in the folder (with
     ``download_first``: Mini LibriSpeech). ``test_speakers``: make ``train``/``test`` splits by speaker.
+    Repeated utterance ids (across all parts) are left out, every copy, and listed in the report.
     """
+    check_rate(sample_rate)
+    check_format_option(on_wrong_rate)
     if download_first:
         root = download(corpus_dir, parts or MINI_LIBRISPEECH_PARTS)
     else:
@@ -126,10 +143,10 @@ def prepare_librispeech(
     found = _find_parts(root)
     parts = list(parts) if parts else found
     if not parts:
-        raise FileNotFoundError(f"no LibriSpeech part (speaker/chapter/*.flac) under {root}")
+        raise UserError(f"no LibriSpeech part (speaker/chapter/*.flac) under {root}")
     missing = [p for p in parts if p not in found]
     if missing:
-        raise FileNotFoundError(
+        raise UserError(
             f"LibriSpeech part(s) {', '.join(missing)} not found in {root} (found: {', '.join(found) or 'none'})"
         )
 
@@ -137,19 +154,20 @@ def prepare_librispeech(
     entries = []
     for part in parts:
         entries += [(part, *e) for e in scan_part(root, part, report)]
+    entries = drop_duplicate_ids(entries, lambda e: e[1], lambda e: e[4], report)
 
-    speakers_found = {utt_id.split("-")[0] for _, utt_id, _, _ in entries}
+    speakers_found = {e[1].split("-")[0] for e in entries}
     test_speakers = [str(s).strip() for s in (test_speakers or []) if str(s).strip()]
     unknown = sorted(set(test_speakers) - speakers_found)
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"test speaker(s) {', '.join(unknown)} have no utterance in {', '.join(parts)} "
             f"(speakers there: {', '.join(sorted(speakers_found, key=int))})"
         )
 
     genders = _read_speakers(root)
     utts = []
-    for (part, utt_id, audio, text), (info, issue) in zip(entries, probe_many([e[2] for e in entries], num_workers)):
+    for (part, utt_id, audio, text, _), (info, issue) in zip(entries, probe_many([e[2] for e in entries], num_workers, console=console)):
         if issue is not None:
             report.add(issue.kind, issue.path, issue.detail)
             continue
@@ -162,12 +180,14 @@ def prepare_librispeech(
             split = part
         utts.append(Utterance(utt_id, info, text, split, speaker, genders.get(speaker), "English", {"part": part}))
 
-    manifests = build_manifests(utts, sample_rate)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_manifests(manifests, out_dir, "librispeech")
     if test_speakers:
         report.note(f"test speakers {', '.join(test_speakers)}; train: the other {len(speakers_found - set(test_speakers))}")
+    if not utts:
+        report.print(console)
+        raise UserError(f"no usable utterance in {', '.join(parts)} under {root} (the problems: {report.write(out_dir)})")
+    manifests = build_manifests(utts, sample_rate)
+    write_manifests(manifests, out_dir, "librispeech")
     report.write(out_dir)
     report.print(console)
     return {split: len(sets[2]) for split, sets in manifests.items()}

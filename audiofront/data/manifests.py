@@ -37,6 +37,16 @@ def build_manifests(utterances: Iterable[Utterance], sample_rate: Optional[int] 
     """``{split: (RecordingSet, SupervisionSet, CutSet)}``, splits in first-seen order."""
     from lhotse import AudioSource, CutSet, MonoCut, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 
+    from collections import Counter
+
+    from ..errors import UserError
+
+    utterances = list(utterances)
+    # preparers leave repeated ids out (checks.drop_duplicate_ids); this is the last guard: ids key
+    # every later step (decoding, scoring, feature storage)
+    repeated = [i for i, n in Counter(u.id for u in utterances).items() if n > 1]
+    if repeated:
+        raise UserError(f"utterance id(s) {', '.join(repr(i) for i in repeated[:5])} occur more than once; ids must be unique")
     by_split: dict[str, list[Utterance]] = {}
     for u in utterances:
         by_split.setdefault(u.split, []).append(u)

@@ -15,15 +15,21 @@ The files are 16 kHz; any other rate is resampled in the cuts and reported.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
-from .checks import DataReport, check_format, probe_many
+from ..errors import UserError
+from .checks import DataReport, check_format, check_id, check_rate, probe_many
+from .lock import holds_prepare_lock
 from .manifests import Utterance, build_manifests, write_manifests
 
 CORPUS = "speechcommands"
 BACKGROUND = "_background_noise_"
 PART = "speech_commands_v0.02"
+# {speaker hash}_nohash_{repetition}.wav inside a {word}/ folder (the hash is 8 hex digits in the release)
+_FILE = re.compile(r"[0-9A-Za-z]+_nohash_\d+")
+_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def find_part_dir(corpus_dir: str | Path) -> Path:
@@ -32,7 +38,7 @@ def find_part_dir(corpus_dir: str | Path) -> Path:
     for cand in (corpus_dir, corpus_dir / PART, corpus_dir / "SpeechCommands2" / PART):
         if (cand / "testing_list.txt").is_file():
             return cand
-    raise FileNotFoundError(
+    raise UserError(
         f"{corpus_dir}: no testing_list.txt found (looked in {corpus_dir}, {corpus_dir / PART} and "
         f"{corpus_dir / 'SpeechCommands2' / PART}); pass the unpacked speech_commands_v0.02 folder or use --download"
     )
@@ -50,26 +56,34 @@ def _read_list(path: Path) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
+@holds_prepare_lock(CORPUS)
 def prepare_speechcommands(
     corpus_dir: str | Path,
     out_dir: str | Path,
     download_corpus: bool = False,
     sample_rate: int = 16000,
-    num_workers: int = 8,
+    num_workers: Optional[int] = None,
     limit_per_split: Optional[int] = None,
 ) -> tuple[dict, DataReport]:
     """Write ``{out_dir}/speechcommands_{recordings,supervisions,cuts}_{train,valid,test}.jsonl.gz``."""
+    check_rate(sample_rate)
+    if limit_per_split is not None and limit_per_split < 0:
+        raise UserError(f"limit_per_split must be >= 0, got {limit_per_split}")
     part = download(corpus_dir) if download_corpus else find_part_dir(corpus_dir)
     report = DataReport(CORPUS)
     test_list = _read_list(part / "testing_list.txt")
     valid_list = _read_list(part / "validation_list.txt") if (part / "validation_list.txt").is_file() else set()
     words = sorted(d.name for d in part.iterdir() if d.is_dir() and d.name != BACKGROUND and not d.name.startswith("."))
     if not words:
-        raise ValueError(f"{part} has no word folders")
+        raise UserError(f"{part} has no word folders")
     report.note(f"{len(words)} keyword classes; {BACKGROUND} left out of every split; test = testing_list.txt")
     entries = []  # (relative path, word, split)
     for word in words:
+        if not check_id(word, _WORD, part / word, report, "a keyword folder name of letters and digits"):
+            continue
         for wav in sorted((part / word).glob("*.wav")):
+            if not check_id(wav.stem, _FILE, wav, report, "{speaker}_nohash_{n}.wav"):
+                continue
             rel = f"{word}/{wav.name}"
             split = "test" if rel in test_list else "valid" if rel in valid_list else "train"
             entries.append((rel, word, split))
@@ -95,7 +109,7 @@ def prepare_speechcommands(
         utts.append(Utterance(id=f"{word}_{name}", audio=info, text=word.upper(), split=split, speaker=speaker,
                               custom={"keyword": word}))
     if not utts:
-        raise ValueError(f"no usable Speech Commands recordings under {part}")
+        raise UserError(f"no usable Speech Commands recordings under {part} (the problems: {report.write(out_dir)})")
     manifests = build_manifests(utts, sample_rate=sample_rate)
     write_manifests(manifests, out_dir, CORPUS)
     report.write(out_dir)

@@ -20,7 +20,9 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from .checks import DataReport, check_format, probe_many
+from ..errors import UserError
+from .checks import DataReport, check_format, check_format_option, check_rate, probe_many
+from .lock import holds_prepare_lock
 from .manifests import Utterance, build_manifests, write_manifests
 
 NATIVE_RATE = 8000
@@ -31,12 +33,13 @@ _WORDS = {"0": "NO", "1": "YES"}
 def find_waves_dir(corpus_dir: str | os.PathLike) -> Path:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"yes/no folder {corpus_dir} does not exist")
+        raise UserError(f"yes/no folder {corpus_dir} does not exist")
     if not any(corpus_dir.glob("*.wav")) and (corpus_dir / "waves_yesno").is_dir():
         return corpus_dir / "waves_yesno"
     return corpus_dir
 
 
+@holds_prepare_lock("yesno")
 def prepare_yesno(
     corpus_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -44,7 +47,16 @@ def prepare_yesno(
     on_wrong_rate: str = "resample",
     console=None,
 ) -> dict:
-    """Write ``{out_dir}/yesno_{recordings,supervisions,cuts}_{train,test}.jsonl.gz`` and the report."""
+    """Write ``{out_dir}/yesno_{recordings,supervisions,cuts}_{train,test}.jsonl.gz`` and the report.
+
+    ``sample_rate``: the rate of the cuts (``None``: the corpus' 8 kHz).
+
+    Raises:
+        UserError: a bad option, no file named by its labels, or none usable (then the report is
+            written first, and no manifest).
+    """
+    check_rate(sample_rate)
+    check_format_option(on_wrong_rate)
     waves = find_waves_dir(corpus_dir)
     report = DataReport("yesno")
     labelled = []
@@ -54,10 +66,15 @@ def prepare_yesno(
         else:
             report.add("no_transcript", path, "file name is not a 0/1 label sequence such as 0_1_1_0_1_0_0_1.wav")
     if not labelled and not report.issues:
-        raise FileNotFoundError(f"no .wav file in {waves}")
+        raise UserError(f"no .wav file in {waves}")
+    if not labelled:
+        raise UserError(
+            f"none of the {len(report.issues)} .wav file(s) in {waves} is named by its labels "
+            f"(expected names such as 0_1_1_0_1_0_0_1.wav, e.g. not {Path(report.issues[0].path).name})"
+        )
 
     utts = []
-    for k, (path, (info, issue)) in enumerate(zip(labelled, probe_many(labelled))):
+    for k, (path, (info, issue)) in enumerate(zip(labelled, probe_many(labelled, console=console))):
         if issue is not None:
             report.add(issue.kind, issue.path, issue.detail)
             continue
@@ -70,9 +87,11 @@ def prepare_yesno(
     if sample_rate is not None and sample_rate != NATIVE_RATE:
         report.note(f"the corpus is at {NATIVE_RATE} Hz; cuts are resampled to {sample_rate} Hz when loaded")
     utts.sort(key=lambda u: u.split != "train")  # train first, each split in name order
-    manifests = build_manifests(utts, sample_rate or NATIVE_RATE)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not utts:
+        report.print(console)
+        raise UserError(f"no usable recording in {waves} (the problems: {report.write(out_dir)})")
+    manifests = build_manifests(utts, sample_rate or NATIVE_RATE)
     write_manifests(manifests, out_dir, "yesno")
     report.write(out_dir)
     report.print(console)

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..errors import UserError
 from ..text.lexicon import Lexicon, SPECIAL_WORDS
 from ..utils.io import atomic_write_text
 from .ngram import arpa_unigrams, download_librispeech_lm, estimate_arpa
@@ -26,19 +27,22 @@ log = logging.getLogger(__name__)
 
 
 def read_cut_texts(paths: Sequence[str | os.PathLike]) -> list[str]:
-    """Transcripts (first supervision of each cut) of lhotse cut manifests; cuts without text are skipped."""
-    from lhotse import CutSet
+    """Transcripts (first supervision of each cut) of lhotse cut manifests; cuts without text are skipped.
+
+    Raises:
+        UserError: a manifest is missing or not a cuts manifest (:func:`audiofront.data.cuts.read_cuts`),
+            or none holds a transcript.
+    """
+    from ..data.cuts import read_cuts
 
     texts: list[str] = []
     for p in paths:
-        if not Path(p).is_file():
-            raise FileNotFoundError(f"cut manifest {p} does not exist")
-        for cut in CutSet.from_file(p):
+        for cut in read_cuts(p, "--cuts"):
             for sup in cut.supervisions:
                 if sup.text and sup.text.strip():
                     texts.append(" ".join(sup.text.split()))
     if not texts:
-        raise ValueError(f"no transcripts in {', '.join(map(str, paths))}")
+        raise UserError(f"--cuts: no transcripts in {', '.join(map(str, paths))} (expected cuts whose supervisions have text)")
     return texts
 
 
@@ -64,13 +68,17 @@ def prepare_lang(
     ``download_lm`` (e.g. ``"4-gram.arpa.gz"``) fetches the official LibriSpeech LM into ``lm_dir``
     (default ``out_dir``) instead of estimating one; its unigram vocabulary then joins the lexicon.
     """
-    from ..text.tokenizer import Tokenizer
+    from ..text.tokenizer import KINDS, Tokenizer
 
     if lm_order < 2:
-        raise ValueError(f"--lm-order must be at least 2 (KenLM reads bigram models and up), got {lm_order}")
+        raise UserError(f"--lm-order must be at least 2 (KenLM reads bigram models and up), got {lm_order}")
+    if tokenizer_kind not in KINDS:
+        raise UserError(f"--tokenizer must be one of {', '.join(KINDS)}, got {tokenizer_kind!r}")
+    if tokenizer_kind == "bpe" and vocab_size < 2:
+        raise UserError(f"--vocab-size must be at least 2 (the blank and one token), got {vocab_size}")
     texts = [" ".join(t.split()) for t in texts if t and t.strip()]
     if not texts:
-        raise ValueError("no transcripts to build the lang directory from")
+        raise UserError("no transcripts to build the lang directory from")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tok = Tokenizer.train(texts, kind=tokenizer_kind, vocab_size=vocab_size, out_dir=out_dir)

@@ -11,6 +11,7 @@ import torch
 from lhotse import CutSet
 
 from audiofront.data.checks import probe_audio
+from audiofront.errors import UserError
 from audiofront.data.extract import extract_features, load_features
 from audiofront.data.manifests import Utterance, build_manifests, write_manifests
 from audiofront.frontends import build_frontend
@@ -71,7 +72,7 @@ def test_lilcom_storage_is_close(cuts_path, tmp_path):
 
 
 def test_errors(cuts_path, tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UserError, match="none.jsonl.gz does not exist"):
         extract_features(tmp_path / "none.jsonl.gz", tmp_path / "f")
     with pytest.raises(ValueError, match="storage"):
         extract_features(cuts_path, tmp_path / "f", frontend="mel", storage="hdf9")

@@ -43,9 +43,9 @@ def test_prepare_yesno_then_extract(tmp_path):
 def test_prepare_errors_are_clear(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["prepare", "yesno", "--corpus-dir", str(tmp_path / "nowhere"), "--out-dir", str(tmp_path / "m")])
-    assert res.exit_code == 1 and "nowhere does not exist" in _flat(res.output)
+    assert res.exit_code == 2 and "nowhere does not exist" in _flat(res.output)
     res = runner.invoke(app, ["extract", "--frontend", "mel", "--frontend-conf", "bogus=1", "--cuts", str(tmp_path / "x.jsonl.gz"), "--out-dir", str(tmp_path)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2 and "x.jsonl.gz does not exist" in res.output
 
 
 def test_librispeech_download_goes_through_lhotse(tmp_path, monkeypatch):
@@ -71,4 +71,4 @@ def test_librispeech_download_goes_through_lhotse(tmp_path, monkeypatch):
     cut = CutSet.from_file(tmp_path / "m" / "librispeech_cuts_dev-clean-2.jsonl.gz").to_eager()[0]
     assert cut.supervisions[0].text == "HELLO THERE" and cut.supervisions[0].speaker == "7"
     res = CliRunner().invoke(app, ["prepare", "librispeech", "--download", "--corpus-dir", str(tmp_path), "--parts", "train-bogus"])
-    assert res.exit_code == 1 and "unknown LibriSpeech part(s) train-bogus" in _flat(res.output)
+    assert res.exit_code == 2 and "unknown LibriSpeech part(s) train-bogus" in _flat(res.output)

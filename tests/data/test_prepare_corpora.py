@@ -11,6 +11,7 @@ from lhotse import CutSet, RecordingSet, SupervisionSet
 
 from audiofront.data.librispeech import prepare_librispeech
 from audiofront.data.yesno import prepare_yesno
+from audiofront.errors import UserError
 
 
 def _tone(seconds: float, sr: int, seed: int) -> np.ndarray:
@@ -114,9 +115,9 @@ def test_librispeech_clear_errors(tmp_path):
     _fake_librispeech(tmp_path / "corpus")
     with pytest.raises(ValueError, match="test speaker.*999"):
         prepare_librispeech(tmp_path / "corpus", tmp_path / "m", test_speakers=["999"])
-    with pytest.raises(FileNotFoundError, match="dev-clean"):
+    with pytest.raises(UserError, match="dev-clean"):
         prepare_librispeech(tmp_path / "corpus", tmp_path / "m", parts=["dev-clean"])
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         prepare_librispeech(tmp_path / "nowhere", tmp_path / "m")
     assert not list((tmp_path / "m").glob("*.jsonl.gz")) if (tmp_path / "m").exists() else True
 
