@@ -14,6 +14,12 @@ Padding invariance: valid output frames only read valid samples, but the group n
 time; they are computed over the valid first-layer frames of each sequence only, so zero padding added by
 batching does not change them (the original includes the padding in the statistics).
 
+``norm="layer"``: the feature encoder of the larger wav2vec 2.0 models (LV-60 large) instead: a layer norm over
+the channels of each frame after every convolution (before its GELU), no statistics over time. Each frame then
+depends only on its own receptive field (400 samples; 720 at 40 ms), so this variant streams exactly
+(:mod:`audiofront.streaming`); the group norm over the whole utterance cannot (it needs the utterance's end).
+Its norms hold ``2 * 512`` parameters per layer (the group norm ``2 * 512`` in all): 4,206,592 at 20 ms.
+
 Learnable parameters (20 ms)::
 
     512 * 1 * 10 + 4 * (512 * 512 * 3) + 2 * (512 * 512 * 2) + 2 * 512 (group norm)
@@ -42,11 +48,14 @@ LAYERS_40MS = LAYERS_20MS + ((2, 2),)
 
 @dataclass
 class Wav2VecConfig(FrontendConfig):
-    """Options of ``wav2vec``: ``variant`` "20ms" (7 layers) | "40ms" (8 layers); ``channels`` per layer (512)."""
+    """Options of ``wav2vec``: ``variant`` "20ms" (7 layers) | "40ms" (8 layers); ``channels`` per layer (512);
+    ``norm`` "group" (base model: group norm over time after the first layer) | "layer" (large model: layer
+    norm over channels after every layer; streams)."""
 
     variant: Literal["20ms", "40ms"] = "20ms"
     channels: int = 512
     norm_eps: float = 1e-5
+    norm: Literal["group", "layer"] = "group"
 
 
 class MaskedChannelNorm(nn.Module):
@@ -81,6 +90,8 @@ class Wav2VecFeatureEncoder(LengthAwareFrontend):
             raise ValueError(f"wav2vec: variant must be '20ms' or '40ms', got {config.variant!r}")
         if config.channels < 1:
             raise ValueError(f"wav2vec: channels must be >= 1, got {config.channels}")
+        if config.norm not in ("group", "layer"):
+            raise ValueError(f"wav2vec: norm must be 'group' or 'layer', got {config.norm!r}")
         self.layers_spec = LAYERS_20MS if config.variant == "20ms" else LAYERS_40MS
         convs = []
         in_channels = 1
@@ -90,7 +101,10 @@ class Wav2VecFeatureEncoder(LengthAwareFrontend):
             convs.append(conv)
             in_channels = config.channels
         self.convs = nn.ModuleList(convs)
-        self.norm = MaskedChannelNorm(config.channels, config.norm_eps)
+        if config.norm == "group":
+            self.norm = MaskedChannelNorm(config.channels, config.norm_eps)
+        else:
+            self.layer_norms = nn.ModuleList(nn.LayerNorm(config.channels, eps=config.norm_eps) for _ in convs)
 
     @property
     def frame_shift(self) -> int:
@@ -119,6 +133,11 @@ class Wav2VecFeatureEncoder(LengthAwareFrontend):
         return frames
 
     def compute_with_lengths(self, waveforms: Tensor, lengths: Tensor) -> Tensor:
+        if self.config.norm == "layer":
+            x = waveforms.unsqueeze(1)
+            for conv, norm in zip(self.convs, self.layer_norms):
+                x = F.gelu(norm(conv(x).transpose(1, 2)).transpose(1, 2))
+            return x.transpose(1, 2)
         kernel, stride = self.layers_spec[0]
         x = self.convs[0](waveforms.unsqueeze(1))
         x = F.gelu(self.norm(x, conv_num_frames(lengths, kernel, stride)))

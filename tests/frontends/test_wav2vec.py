@@ -86,3 +86,24 @@ def test_short_input_and_bad_variant(encoder):
         encoder(torch.randn(1, 399))
     with pytest.raises(ValueError, match="variant"):
         build_frontend("wav2vec", variant="10ms")
+
+
+def test_layer_norm_variant_against_plain_layers():
+    """``norm="layer"`` (wav2vec 2.0 large): conv -> LayerNorm over channels -> GELU at every layer, 2 x 512
+    parameters per layer instead of one group norm."""
+    torch.manual_seed(0)
+    fe = build_frontend("wav2vec", norm="layer")
+    assert count_parameters(fe) == 4_200_448 - 1_024 + 7 * 1_024
+    with torch.no_grad():
+        for norm in fe.layer_norms:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+        x = torch.randn(1, 3000)
+        h = x[:, None]
+        for conv, norm in zip(fe.convs, fe.layer_norms):
+            h = conv(h)
+            h = F.gelu(F.layer_norm(h.transpose(1, 2), (512,), norm.weight, norm.bias, eps=1e-5).transpose(1, 2))
+        feats, _ = fe(x)
+    torch.testing.assert_close(feats[0], h[0].T, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="norm must be"):
+        build_frontend("wav2vec", norm="batch")
