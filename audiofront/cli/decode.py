@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
+
 
 def main(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="a training checkpoint (avg.pt, last.pt, ...)"),
@@ -35,8 +37,9 @@ def main(
     try:
         s = decode_cuts(checkpoint, cuts, out_dir, lang_dir=lang_dir, method=method, lm_path=lm, options=opts,
                         device=device, max_duration=max_duration, num_threads=num_threads)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]decode: {e}[/red]")
-        raise typer.Exit(1)
+    except UserError:
+        raise
+    except ValueError as e:  # the checkpoint loader and tokenizer report bad files as ValueError
+        raise UserError(str(e)) from None
     Console().print(f"decoded {s.num_utts} utterances ({s.audio_seconds:.1f} s of audio) in {s.decode_seconds:.1f} s "
                     f"(RTF {s.rtf:.3f}) -> {s.out_dir}/hyp", soft_wrap=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+
+from ..errors import UserError
 
 
 def _parse_snrs(text: str) -> list[Optional[float]]:
@@ -21,9 +22,9 @@ def _parse_snrs(text: str) -> list[Optional[float]]:
         try:
             out.append(float(item))
         except ValueError:
-            raise typer.BadParameter(f"{item!r} is neither 'clean' nor a number of dB", param_hint="--snr") from None
+            raise UserError(f"--snr: {item!r} is neither 'clean' nor a number of dB") from None
     if not out:
-        raise typer.BadParameter("give at least one SNR (e.g. clean,20,10,5,0,-5)", param_hint="--snr")
+        raise UserError(f"--snr {text!r}: give at least one SNR (e.g. clean,20,10,5,0,-5)")
     return out
 
 
@@ -43,8 +44,9 @@ def main(
     snrs = _parse_snrs(snr)
     try:
         written = evaluate_checkpoint(checkpoint, cuts, out_dir, snrs=snrs, seed=seed, batch_size=batch_size, device=device)
-    except (FileNotFoundError, ValueError) as e:
-        Console(stderr=True).print(f"[red]evaluate: {e}[/red]")
-        raise typer.Exit(1)
+    except UserError:
+        raise
+    except ValueError as e:  # the checkpoint loader reports unreadable files as ValueError
+        raise UserError(str(e)) from None
     for name, path in written.items():
         typer.echo(f"{name}: {path}")

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import UserError
 from ..utils.conf import parse_conf
 
 
@@ -18,13 +19,21 @@ def main(
 
     import dataclasses
 
-    options = parse_conf(conf)
+    try:
+        options = parse_conf(conf)
+    except ValueError as e:
+        raise UserError(f"--conf: {e}") from None
     table = Table(title="audiofront frontends")
     for col in ("name", "sample rate", "frame shift (ms)", "output dim", "learnable params", "filters"):
         table.add_column(col, justify="right" if col != "name" else "left")
     for name in list_frontends():
         fields = {f.name for f in dataclasses.fields(frontend_config_class(name))}
-        fe = build_frontend(name, **{k: v for k, v in options.items() if k in fields})
+        try:
+            fe = build_frontend(name, **{k: v for k, v in options.items() if k in fields})
+        except UserError:
+            raise
+        except (ValueError, TypeError) as e:  # an option value this frontend cannot take
+            raise UserError(f"--conf: {e}") from None
         table.add_row(
             name,
             str(fe.sample_rate),

@@ -60,7 +60,8 @@ def main(
         try:
             write_png(panels, png, title=figure_title(reports))
         except OSError as e:
-            typer.echo(f"error: could not write {png}: {e}", err=True)
+            # the reason only: the message of the failed call names the temporary file, not the user's
+            typer.echo(f"error: could not write {png}: {e.strerror or e}", err=True)
             raise typer.Exit(1)
         typer.echo(f"wrote {png}", err=True)
     if as_json:

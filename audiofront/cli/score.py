@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
+
 
 def main(
     hyp: Path = typer.Option(..., "--hyp", help="asr: hypotheses (Kaldi text); classify: predictions (JSON lines)"),
@@ -24,23 +26,27 @@ def main(
     if task == "classify":
         from ..scoring.classify import format_summary, score_classification
 
-        res = score_classification(hyp, out_dir, compare=compare, name=dataset or "")
+        try:
+            res = score_classification(hyp, out_dir, compare=compare, name=dataset or "")
+        except UserError:
+            raise
+        except ValueError as e:  # malformed prediction files
+            raise UserError(str(e)) from None
         Console().print(format_summary(res, dataset or ""), end="")
         return
     if task != "asr":
-        err.print(f"[red]score: unknown --task {task!r}; choose asr or classify[/red]")
-        raise typer.Exit(1)
+        raise UserError(f"--task must be asr or classify, got {task!r}")
     if ref is None:
-        err.print("[red]score: --ref is required for --task asr[/red]")
-        raise typer.Exit(1)
+        raise UserError("--ref (the reference Kaldi text) is required for --task asr")
     from ..scoring.asr import print_summary, score_files
 
     name = dataset or hyp.resolve().parent.name
     try:
         r = score_files(ref, hyp, out_dir, dataset=name, results_md=results, tag=tag)
-    except (FileNotFoundError, ValueError) as e:
-        err.print(f"[red]score: {e}[/red]")
-        raise typer.Exit(1)
+    except UserError:
+        raise
+    except ValueError as e:  # malformed Kaldi text
+        raise UserError(str(e)) from None
     print_summary([r.summary_row()], title=f"WER {r.wer:.2f}% ({tag or out_dir.name})")
     if r.missing_hyp:
         err.print(f"[yellow]{len(r.missing_hyp)} reference utterances had no hypothesis (scored as empty)[/yellow]")

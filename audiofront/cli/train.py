@@ -17,6 +17,7 @@ from typing import Any, List, Optional
 import typer
 import yaml
 
+from ..errors import UserError
 from ..utils.conf import parse_conf
 
 
@@ -28,6 +29,38 @@ def _set_dotted(cfg: dict[str, Any], key: str, value: Any) -> None:
             node[p] = {}
         node = node[p]
     node[parts[-1]] = value
+
+
+def read_recipe(path: Path) -> dict[str, Any]:
+    """The mapping in a recipe YAML; a missing, non-UTF-8 or malformed file is a :class:`UserError` naming
+    the file (and the line of a YAML syntax error)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--config: {path} does not exist" if not path.exists() else f"--config: {path} is not a file")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise UserError(f"--config: {path} is not UTF-8 text (byte offset {e.start})") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        what = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise UserError(f"--config: {where}: not valid YAML ({what})") from None
+    if not isinstance(loaded, dict):
+        raise UserError(f"--config: {path} must hold a mapping (task:, training:, ...), got a {type(loaded).__name__}")
+    return loaded
+
+
+def _check_exp_dir(exp_dir: Path) -> None:
+    """Create the experiment folder and make sure files can be written in it, before any work is done."""
+    try:
+        exp_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"--exp-dir {exp_dir} exists and is not a folder") from None
+    except OSError as e:
+        raise UserError(f"--exp-dir {exp_dir} cannot be created: {e.strerror or e}") from None
+    if not os.access(exp_dir, os.W_OK | os.X_OK):
+        raise UserError(f"--exp-dir {exp_dir} is not writable: choose another folder or fix its permissions")
 
 
 def build_configs(
@@ -42,11 +75,7 @@ def build_configs(
     """``(task name, task config, training config)`` from a YAML file and the command-line options."""
     cfg: dict[str, Any] = {}
     if config is not None:
-        if not Path(config).is_file():
-            raise typer.BadParameter(f"config file {config} does not exist", param_hint="--config")
-        loaded = yaml.safe_load(Path(config).read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise typer.BadParameter(f"{config} must hold a mapping, got {type(loaded).__name__}", param_hint="--config")
+        loaded = read_recipe(config)
         cfg = copy.deepcopy(loaded)
     name = task or cfg.get("task") or "asr"
     cfg.pop("task", None)
@@ -89,6 +118,9 @@ def main(
     num_threads: Optional[int] = typer.Option(None, "--num-threads", help="torch CPU threads"),
     save_every_steps: Optional[int] = typer.Option(None, "--save-every-steps", help="also checkpoint every N steps"),
     resume: bool = typer.Option(False, "--resume", help="continue from EXP_DIR/last.pt exactly where it stopped"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="start afresh in an EXP_DIR that holds a run: it is moved to EXP_DIR.bakN/ first"
+    ),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="rich progress bar"),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="any option key=value, dotted: training.lr=1e-3, encoder_conf.num_layers=2"),
 ) -> None:
@@ -125,13 +157,30 @@ def main(
         )
         trainer_cfg = TrainConfig.from_dict(train_cfg)
         the_task = build_task(name, task_cfg)
-    except (ValueError, FileNotFoundError) as e:
-        raise typer.BadParameter(str(e)) from None
+        # everything the user wrote is checked here, before any file is written or data is read: the
+        # frontend and encoder options (by building the model once) and the device
+        the_task.build_model()
+        from ..utils.device import resolve_device
+
+        resolve_device(trainer_cfg.device)
+    except UserError:
+        raise
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        # the registry, model configs and tasks report a bad option value as ValueError/TypeError
+        raise UserError(str(e)) from None
+    # before config.yaml is written: a fresh run over an earlier one is refused, or (--overwrite) the
+    # earlier one is moved to a numbered backup; every rank checks, rank 0 moves
+    from ..training.checkpoint import claim_exp_dir
+
+    backup = claim_exp_dir(Path(trainer_cfg.exp_dir), resume, overwrite, move=int(os.environ.get("RANK", "0")) == 0)
+    if backup is not None:
+        typer.echo(f"--overwrite: moved the earlier run in {trainer_cfg.exp_dir} to {backup}", err=True)
     if int(os.environ.get("RANK", "0")) == 0:
+        _check_exp_dir(Path(trainer_cfg.exp_dir))
         resolved = {"task": name, **the_task.config, "training": trainer_cfg.to_dict()}
         # plain data only (tuples -> lists, anything exotic -> its string) so that the file reads back as YAML
         resolved = json.loads(json.dumps(resolved, default=str))
         atomic_write_text(Path(trainer_cfg.exp_dir) / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    out = Trainer(the_task, trainer_cfg).fit(resume=resume)
+    out = Trainer(the_task, trainer_cfg).fit(resume=resume, overwrite=overwrite)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"final model: {out}")

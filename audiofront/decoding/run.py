@@ -16,7 +16,10 @@ from typing import Iterator
 
 import torch
 
+from ..errors import UserError
+from ..frontends.base import FrontendInputError
 from ..scoring.asr import write_kaldi_text
+from ..utils.device import resolve_device
 from ..utils.io import atomic_write_text
 from .beam import BeamSearchOptions
 from .greedy import ctc_greedy
@@ -65,18 +68,30 @@ def decode_cuts(
     max_duration: float = 200.0,
     num_threads: int | None = None,
 ) -> DecodeSummary:
-    from lhotse import CutSet
-
+    from ..data.cuts import read_cuts
     from ..data.dataset import AudioBatchDataset
     from ..tasks import load_model
 
     if method not in METHODS:
-        raise ValueError(f"unknown decoding method {method!r}; choose one of {', '.join(METHODS)}")
+        raise UserError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not (max_duration > 0 and max_duration != float("inf")):
+        raise UserError(f"--max-duration must be a positive number of seconds per batch, got {max_duration}")
+    if num_threads is not None and num_threads < 0:
+        raise UserError(f"--num-threads must be >= 0, got {num_threads}")
+    device = str(resolve_device(device))
     if num_threads:
         torch.set_num_threads(num_threads)
-    if not Path(cuts_path).is_file():
-        raise FileNotFoundError(f"cut manifest {cuts_path} does not exist")
+    # every cut is decoded and written under its id: repeated ids would silently keep one hypothesis
+    cuts = read_cuts(cuts_path, "--cuts")
+    spaced = [c.id for c in cuts if len(c.id.split()) != 1]
+    if spaced:
+        raise UserError(f"--cuts {cuts_path}: cut id {spaced[0]!r} contains whitespace; Kaldi text needs one-word ids")
     task, model = load_model(checkpoint, device=device)
+    if task.name != "asr" or not hasattr(task, "tokenizer"):
+        raise UserError(
+            f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; decode needs an asr (CTC) one "
+            "(classifiers are run by `audiofront evaluate`)"
+        )
     if lang_dir is not None:
         task.config["lang_dir"] = str(lang_dir)
     lang_dir = Path(task.config["lang_dir"])
@@ -102,7 +117,6 @@ def decode_cuts(
         decoder = LexiconBeamDecoder(tokenizer.tokens, lexicon, lm_path, blank_id=tokenizer.blank_id,
                                      options=options or BeamSearchOptions())
 
-    cuts = CutSet.from_file(cuts_path)
     sample_rate = task._sample_rate() if hasattr(task, "_sample_rate") else 16000
     dataset = AudioBatchDataset(speed_factors=None, sample_rate=sample_rate)
     hyps: dict[str, str] = {}
@@ -114,7 +128,12 @@ def decode_cuts(
             batch = dataset[batch_cuts]
             audio = batch["audio"].to(device)
             lens = batch["audio_lens"].to(device)
-            log_probs, out_lens = model(audio, lens)
+            try:
+                log_probs, out_lens = model(audio, lens)
+            except FrontendInputError as e:  # the frontend names the batch item; the user needs the cut
+                ids = list(batch["cut_ids"])
+                which = f"cut {ids[e.item]}" if e.item is not None and 0 <= e.item < len(ids) else f"one of {', '.join(ids)}"
+                raise FrontendInputError(f"{e} ({which} of --cuts {cuts_path})") from None
             log_probs = log_probs.float().cpu()
             out_lens = out_lens.cpu()
             if decoder is None:
@@ -126,6 +145,8 @@ def decode_cuts(
                 refs[cut_id] = " ".join(text.split())
             audio_seconds += float(batch["durations"].sum())
     elapsed = time.perf_counter() - start
+    if len(hyps) != len(cuts):
+        raise RuntimeError(f"decoded {len(hyps)} of the {len(cuts)} cuts of {cuts_path} (a bug: none may be dropped)")
 
     out_dir = Path(out_dir)
     write_kaldi_text(out_dir / "hyp", hyps)

@@ -8,6 +8,11 @@ A frontend maps a padded batch of mono waveforms to a padded batch of feature fr
 Frames past ``frame_lengths[b]`` are zero. Padding a batch with extra zero samples never changes the
 valid frames of a sequence: frontends only ever pad with zeros, exactly as the batch padding does.
 
+Any floating dtype is accepted and cast to the frontend's own (its parameters' dtype: float32, or float64
+after ``.double()``), so float64 audio gives the float32 features. NaN/Inf samples raise
+:class:`FrontendInputError` naming the batch item. Both checks are skipped while the frontend is traced,
+scripted, exported or compiled, so that they do not enter the graph.
+
 Each frontend states its ``sample_rate``, ``frame_shift`` (in samples) and ``output_dim`` and is built
 from a typed dataclass config (``Frontend.Config``). Frontends with filters describe them with
 :class:`FilterBank` for ``audiofront inspect-filters``.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Optional
@@ -28,7 +34,10 @@ from ..errors import UserError
 
 
 class FrontendInputError(UserError):
-    """Raised for inputs a frontend cannot process; the message says what was expected."""
+    """Raised for inputs a frontend cannot process; the message says what was expected. ``item`` is the index
+    of the offending batch item when one item is to blame (NaN samples), else ``None``."""
+
+    item: Optional[int] = None
 
 
 @dataclass
@@ -176,6 +185,11 @@ class Frontend(nn.Module, abc.ABC):
                 f"{name}: waveforms must be floating point (float32) samples in [-1, 1], got {waveforms.dtype}"
                 + (" (divide int16 audio by 32768)" if waveforms.dtype == torch.int16 else "")
             )
+        if not _tracing():
+            # traced/exported graphs take the input as it comes: a data-dependent check or cast would be
+            # baked into (or break) the graph
+            _check_finite(name, waveforms)
+            waveforms = waveforms.to(self.compute_dtype())
         batch, total = waveforms.shape
         if lengths is None:
             lengths = torch.full((batch,), total, dtype=torch.long)
@@ -200,6 +214,15 @@ class Frontend(nn.Module, abc.ABC):
                 f"({self.min_samples / self.sample_rate * 1000:.1f} ms) needed for one frame"
             )
         return waveforms, lengths
+
+    def compute_dtype(self) -> torch.dtype:
+        """The floating dtype the frontend computes in: that of its parameters and buffers (float32 unless
+        the user called ``.double()``); inputs are cast to it, so float64 audio gives the same features as
+        float32 audio instead of a mixed-dtype error deep in a convolution."""
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if t.is_floating_point():
+                return t.dtype
+        return torch.float32
 
     # ---- helpers ------------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -234,6 +257,39 @@ class FilterbankFrames:
 
     def num_frames(self, lengths: Tensor) -> Tensor:
         return centered_num_frames(lengths, self.config.hop_length)
+
+
+def _tracing() -> bool:
+    """True while torch.jit traces or scripts, torch.onnx or torch.export exports, or torch.compile compiles."""
+    exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+    return bool(
+        torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
+        or torch.compiler.is_compiling() or exporting()
+    )
+
+
+def _check_finite(name: str, waveforms: Tensor) -> None:
+    """Refuse NaN/Inf samples, naming the first batch item that holds one: they would turn every feature
+    of that item (and, through batch statistics, of the batch) into NaN."""
+    # a sum is finite exactly when every sample is (audio is far from float overflow): one cheap reduction
+    # for the common case, the element-wise test only when something is wrong
+    if bool(torch.isfinite(waveforms.sum())):
+        return
+    finite = torch.isfinite(waveforms)
+    if bool(finite.all()):
+        return  # the sum overflowed, no sample is bad
+    bad_rows = (~finite).any(dim=1).nonzero().flatten().tolist()
+    b = bad_rows[0]
+    row = waveforms[b].detach()
+    n_nan, n_inf = int(torch.isnan(row).sum()), int(torch.isinf(row).sum())
+    first = int((~torch.isfinite(row)).nonzero()[0])
+    others = f" (and {len(bad_rows) - 1} more batch item(s))" if len(bad_rows) > 1 else ""
+    err = FrontendInputError(
+        f"{name}: waveforms[{b}] holds {n_nan} NaN and {n_inf} infinite sample(s), the first at sample {first}"
+        f"{others}; audio must be finite samples in [-1, 1]"
+    )
+    err.item = b  # callers that know the batch's cut ids name the cut
+    raise err
 
 
 def centered_num_frames(lengths: Tensor, hop: int) -> Tensor:

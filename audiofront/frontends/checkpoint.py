@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from ..errors import UserError
+from ..training.checkpoint import read_checkpoint
 from .base import Frontend
 from .registry import build_frontend, list_frontends
 
@@ -26,14 +26,14 @@ def load_frontend(spec: str, **config: Any) -> Frontend:
         return build_frontend(spec, **config)
     path = Path(spec)
     if not path.exists():
-        raise ValueError(f"{spec!r} is neither a frontend name ({', '.join(list_frontends())}) nor an existing checkpoint file")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise ValueError(f"could not read checkpoint {path}: {e}") from None
-    if not isinstance(ckpt, dict) or "frontend" not in ckpt:
-        raise ValueError(f"{path} is not an audiofront checkpoint (no 'frontend' entry)")
+        raise UserError(f"{spec!r} is neither a frontend name ({', '.join(list_frontends())}) nor an existing checkpoint file")
+    # weights_only: a checkpoint holding anything but tensors and plain data is refused, never unpickled
+    ckpt = read_checkpoint(path)
+    if "frontend" not in ckpt:
+        raise UserError(f"{path} is not an audiofront checkpoint (no 'frontend' entry)")
     entry = ckpt["frontend"]
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise UserError(f"{path}: the 'frontend' entry must be {{'name': ..., 'config': {{...}}}}, got {entry!r:.80}")
     frontend = build_frontend(entry["name"], **{**entry.get("config", {}), **config})
     state = ckpt.get("model", {})
     sub = {k[len("frontend."):]: v for k, v in state.items() if k.startswith("frontend.")}

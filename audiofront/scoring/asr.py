@@ -16,25 +16,25 @@ from pathlib import Path
 
 import jiwer
 
+from ..errors import UserError
 from ..utils.io import atomic_write_text
+from .files import read_text
 
 SUMMARY_COLUMNS = ("dataset", "Snt", "Wrd", "Corr", "Sub", "Del", "Ins", "Err", "S.Err")
 RESULTS_COLUMNS = ("tag", *SUMMARY_COLUMNS, "date")
 
 
-def read_kaldi_text(path: str | os.PathLike) -> dict[str, str]:
+def read_kaldi_text(path: str | os.PathLike, what: str = "transcript file") -> dict[str, str]:
     """``utt_id word word ...`` per line -> {utt_id: "word word ..."}; empty transcripts allowed."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"transcript file {path} does not exist")
     out: dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, what).splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
         utt, words = parts[0], " ".join(parts[1:])
         if utt in out:
-            raise ValueError(f"{path}:{lineno}: utterance {utt!r} appears twice")
+            raise UserError(f"{what}: {path}:{lineno}: utterance {utt!r} appears twice")
         out[utt] = words
     return out
 
@@ -249,7 +249,7 @@ def score_files(
     tag: str | None = None,
 ) -> WerResult:
     """Score Kaldi ``text`` files and write the summary, alignments and (optionally) a RESULTS.md row."""
-    result = score_texts(read_kaldi_text(ref), read_kaldi_text(hyp), dataset=dataset)
+    result = score_texts(read_kaldi_text(ref, "--ref"), read_kaldi_text(hyp, "--hyp"), dataset=dataset)
     write_score_files(result, out_dir)
     if results_md is not None:
         append_results_row(results_md, tag or Path(out_dir).name, result.summary_row())

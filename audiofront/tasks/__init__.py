@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ..errors import UserError
 from .base import Task, unwrap
 
 _REGISTRY: dict[str, type[Task]] = {}
@@ -65,16 +66,19 @@ def build_task(name: str, cfg: dict[str, Any]) -> Task:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a training checkpoint (on CPU) with a clear error for files that are not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise ValueError(f"could not read checkpoint {path}: {e}") from None
-    if not isinstance(ckpt, dict) or "task" not in ckpt or "model" not in ckpt:
-        raise ValueError(f"{path} is not an audiofront training checkpoint (expected keys 'task' and 'model')")
+    """Read a training checkpoint (on CPU, ``weights_only``) with a clear error for files that are not one.
+
+    See :func:`audiofront.training.checkpoint.read_checkpoint`: a file holding anything but tensors and
+    plain data is refused, never unpickled.
+    """
+    from ..training.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(path)
+    if "task" not in ckpt or "model" not in ckpt:
+        raise UserError(f"{path} is not an audiofront training checkpoint (expected keys 'task' and 'model')")
+    entry = ckpt["task"]
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("config"), dict):
+        raise UserError(f"{path}: the 'task' entry must be {{'name': ..., 'config': {{...}}}}, got {entry!r:.80}")
     return ckpt
 
 

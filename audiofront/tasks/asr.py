@@ -26,6 +26,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ..errors import UserError
 from . import register_task
 from .base import Task
 
@@ -55,6 +56,21 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "bucketing": True,
 }
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+
+
+def _check_seconds(key: str, value: Any, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    try:
+        ok = float(value) > 0 and float(value) != float("inf")
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UserError(f"--{key.replace('_', '-')} must be a positive number of seconds per batch, got {value!r}")
 
 
 def _has_text(cut: Any) -> bool:
@@ -92,8 +108,19 @@ class AsrTask(Task):
     def __init__(self, config: dict[str, Any]):
         unknown = sorted(set(config) - set(DEFAULTS))
         if unknown:
-            raise ValueError(f"unknown asr option(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
+            raise UserError(f"unknown asr option(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
         merged = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(dict(config))}
+        for key in ("max_duration", "valid_max_duration"):
+            _check_seconds(key, merged[key], allow_none=key == "valid_max_duration")
+        sp = merged["speed_perturb"]
+        if sp is not None and not (
+            isinstance(sp, (list, tuple)) and sp and all(_is_number(f) and f > 0 for f in sp)
+        ):
+            raise UserError(f"asr option speed_perturb must be a list of positive speed factors or null, got {sp!r}")
+        if not (_is_number(merged["speed_prob"]) and 0 <= merged["speed_prob"] <= 1):
+            raise UserError(f"asr option speed_prob must be a number in [0, 1], got {merged['speed_prob']!r}")
+        if not (isinstance(merged["num_buckets"], int) and merged["num_buckets"] >= 1):
+            raise UserError(f"asr option num_buckets must be a whole number >= 1, got {merged['num_buckets']!r}")
         super().__init__(merged)
         self._tokenizer = None
 
@@ -105,12 +132,12 @@ class AsrTask(Task):
 
             lang = self.config["lang_dir"]
             if lang is None or not Path(lang).is_dir():
-                raise FileNotFoundError(
-                    f"lang dir {lang!r} does not exist: run `audiofront prepare lang ... --out-dir {lang}` first"
+                raise UserError(
+                    f"--lang-dir {lang} does not exist: run `audiofront prepare lang ... --out-dir {lang}` first"
                 )
             self._tokenizer = Tokenizer.load(lang)
             if getattr(self._tokenizer, "blank_id", 0) != 0:
-                raise ValueError(f"the tokenizer in {lang} has blank id {self._tokenizer.blank_id}; CTC here uses 0")
+                raise UserError(f"the tokenizer in {lang} has blank id {self._tokenizer.blank_id}; CTC here uses 0")
         return self._tokenizer
 
     def vocab_size(self) -> int:
@@ -164,15 +191,15 @@ class AsrTask(Task):
     def _loader(self, key: str, train: bool, world_size: int, rank: int):
         from lhotse import CutSet
 
+        from ..data.cuts import read_cuts
         from ..data.dataset import AudioBatchDataset
         from ..data.sampling import ResumableLoader, make_sampler
 
         path = self.config[key]
         if path is None:
             return None
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{key.replace('_', ' ')} manifest {path} does not exist")
-        cuts = CutSet.from_file(path)
+        option = "--" + key.replace("_", "-")
+        cuts = read_cuts(path, option)
         if train:
             # an utterance without text cannot train CTC; a missing supervision would be a data bug
             n_before = len(cuts)
@@ -184,11 +211,16 @@ class AsrTask(Task):
                     "%s: %d of %d cuts have no transcript and are not used for training", path, n_before - len(cuts), n_before
                 )
             if len(cuts) == 0:
-                raise ValueError(f"{path} has no cut with a transcript to train on")
+                raise UserError(f"{option}: {path} has no cut with a transcript to train on")
         c = self.config
         max_dur = float(c["max_duration"] if train or not c["valid_max_duration"] else c["valid_max_duration"])
-        sampler = make_sampler(cuts, max_duration=max_dur, shuffle=train, num_buckets=int(c["num_buckets"]),
-                               seed=int(c["seed"]), world_size=world_size, rank=rank, bucketing=bool(c["bucketing"]))
+        try:
+            sampler = make_sampler(cuts, max_duration=max_dur, shuffle=train, num_buckets=int(c["num_buckets"]),
+                                   seed=int(c["seed"]), world_size=world_size, rank=rank, bucketing=bool(c["bucketing"]))
+        except UserError:
+            raise
+        except ValueError as e:  # the sampler's checks of max_duration against these cuts
+            raise UserError(f"{option} {path}: {e}") from None
         dataset = AudioBatchDataset(
             speed_factors=c["speed_perturb"] if train else None,
             speed_prob=float(c["speed_prob"]),
@@ -199,8 +231,13 @@ class AsrTask(Task):
 
     def train_loader(self, world_size: int = 1, rank: int = 0):
         if not self.config["train_cuts"]:
-            raise ValueError("the asr task needs train_cuts (--train-cuts)")
+            raise UserError("the asr task needs train_cuts (--train-cuts)")
         return self._loader("train_cuts", True, world_size, rank)
+
+    def no_batch_reason(self, world_size: int = 1) -> str:
+        share = f" shared by {world_size} processes" if world_size > 1 else ""
+        return (f"--train-cuts {self.config['train_cuts']}{share} give no batch of at most --max-duration "
+                f"{self.config['max_duration']} s; use more cuts or fewer processes")
 
     def valid_loader(self, world_size: int = 1, rank: int = 0):
         return self._loader("valid_cuts", False, world_size, rank)

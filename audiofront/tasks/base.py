@@ -62,6 +62,12 @@ class Task(abc.ABC):
         """Number of examples in ``batch`` (weights the validation average)."""
         return 1
 
+    def no_batch_reason(self, world_size: int = 1) -> str:
+        """Why the training loader yields no batch, and what to change (the trainer refuses to train zero
+        steps and prints this). Tasks that know their batch size say more than the default."""
+        hint = f" for each of the {world_size} processes" if world_size > 1 else ""
+        return f"too few training examples{hint}; add data or make the batches smaller"
+
     def to_device(self, batch: Any, device: torch.device) -> Any:
         """Move a batch to ``device``. The default moves every tensor of a dict/list/tuple."""
         return _to_device(batch, device)

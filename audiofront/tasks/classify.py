@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import torch
@@ -38,8 +37,10 @@ from torch import Tensor, nn
 
 from ..augment.mixup import mix, mixup_pairs
 from ..augment.noise import add_noise_snr
+from ..data.cuts import read_cuts
 from ..data.labelled import LabelledAudioDataset, collect_classes
 from ..data.sampling import ResumableLoader
+from ..errors import UserError
 from ..models.classifier import AudioClassifier, clip_logits
 from . import register_task
 from .base import Task
@@ -113,12 +114,19 @@ class ZipLoader:
 
 def _read_cuts(path: Any, what: str) -> CutSet:
     if not path:
-        raise ValueError(f"classification needs {what} (a lhotse cuts manifest)")
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist")
-    # eager: lhotse shuffles a lazy manifest through a bounded buffer, and a manifest sorted by label (FSDD
-    # is sorted by digit) would then give batches dominated by a few classes at a time
-    return CutSet.from_file(path).to_eager()
+        raise UserError(f"classification needs {what} (a lhotse cuts manifest)")
+    # eager (read_cuts always is): lhotse shuffles a lazy manifest through a bounded buffer, and a manifest
+    # sorted by label (FSDD is sorted by digit) would then give batches dominated by a few classes at a time
+    return read_cuts(path, what)
+
+
+def _check_number(cfg: dict[str, Any], key: str, want: str, ok: Any, optional: bool = True) -> None:
+    """Refuse ``cfg[key]`` unless it is a number for which ``ok`` holds (absent is fine; null if ``optional``)."""
+    if key not in cfg or (cfg[key] is None and optional):
+        return
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or not ok(v):
+        raise UserError(f"classify: {key} must be {want}, got {v!r}")
 
 
 @register_task("classify")
@@ -131,27 +139,34 @@ class ClassifyTask(Task):
             for k in unknown:
                 cfg.pop(k)
         if not cfg.get("frontend"):
-            raise ValueError("classify: the config needs a frontend (e.g. frontend: mel)")
+            raise UserError("classify: the config needs a frontend (e.g. frontend: mel)")
+        _check_number(cfg, "window_seconds", "a positive number of seconds", lambda v: v > 0, optional=False)
+        _check_number(cfg, "mixup_alpha", "a number >= 0 or null", lambda v: v >= 0)
+        _check_number(cfg, "train_snr_db", "a number of dB or null", lambda v: True)
         heads = cfg.get("heads")
+        if heads is not None and not isinstance(heads, list):
+            raise UserError(f"classify: heads must be a list of {{name, label, kind}}, got {heads!r}")
         if not heads:
             label = cfg.get("label")
             if not label:
-                raise ValueError("classify: give `heads` (a list of {name, label, kind}) or a single `label`")
+                raise UserError("classify: give `heads` (a list of {name, label, kind}) or a single `label`")
             heads = [{"name": label, "label": label, "kind": cfg.get("kind", "single")}]
         clean = []
         for h in heads:
             if isinstance(h, str):
                 h = {"name": h}
+            if not isinstance(h, dict):
+                raise UserError(f"classify: each head must be a name or a {{name, label, kind}} mapping, got {h!r}")
             h = dict(h)
             h.setdefault("label", h.get("name"))
             h.setdefault("name", h["label"])
             h.setdefault("kind", "single")
             if h["kind"] not in ("single", "multi"):
-                raise ValueError(f"classify: head {h['name']!r} has kind {h['kind']!r}; expected single or multi")
+                raise UserError(f"classify: head {h['name']!r} has kind {h['kind']!r}; expected single or multi")
             clean.append(h)
         names = [h["name"] for h in clean]
         if len(set(names)) != len(names):
-            raise ValueError(f"classify: head names must be unique, got {names}")
+            raise UserError(f"classify: head names must be unique, got {names}")
         cfg["heads"] = clean
         cfg.pop("label", None)
         cfg.pop("kind", None)
@@ -184,7 +199,8 @@ class ClassifyTask(Task):
     def _fill_classes(self) -> None:
         for h in self.heads:
             if not h.get("classes"):
-                cuts = self._cuts(self._head_cuts_path(h, "train"), f"train_cuts for head {h['name']!r}")
+                what = f"train_cuts of head {h['name']!r}" if h.get("train_cuts") else "--train-cuts"
+                cuts = self._cuts(self._head_cuts_path(h, "train"), what)
                 h["classes"] = collect_classes(cuts, h["label"], h["kind"])
                 log.info("head %s: %d classes from the training cuts", h["name"], len(h["classes"]))
 
@@ -220,9 +236,18 @@ class ClassifyTask(Task):
 
     def _loader(self, path: Any, heads: list[dict[str, Any]], train: bool, world_size: int, rank: int, what: str) -> ResumableLoader:
         cuts = self._cuts(path, what) if train else _read_cuts(path, what)
+        batch_size = self._batch_size()
+        if train and len(cuts) < batch_size * world_size:
+            # training drops incomplete batches: fewer clips than one batch would train zero steps
+            per = f" per process ({world_size} processes)" if world_size > 1 else ""
+            raise UserError(
+                f"{what}: the {len(cuts)} training clips of {path} make no batch of {batch_size}{per} (training "
+                f"drops incomplete batches): lower batch_size (--set batch_size=N, N <= {len(cuts) // world_size}) "
+                "or add clips"
+            )
         sampler = SimpleCutSampler(
             cuts,
-            max_cuts=int(self.config.get("batch_size", 32)),
+            max_cuts=batch_size,
             shuffle=train,
             drop_last=train,  # equal-sized training batches keep batch norm statistics sane
             seed=int(self.config.get("seed", 0)),
@@ -231,16 +256,26 @@ class ClassifyTask(Task):
         )
         return ResumableLoader(sampler, self._dataset(heads), num_workers=int(self.config.get("num_workers", 0)))
 
+    def _batch_size(self) -> int:
+        value = self.config.get("batch_size", 32)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"classify: batch_size must be a whole number of clips >= 1, got {value!r}")
+        return value
+
+    def no_batch_reason(self, world_size: int = 1) -> str:
+        return (f"fewer training clips than one batch of {self._batch_size()}"
+                + (f" per process ({world_size} processes)" if world_size > 1 else "") + "; lower batch_size or add clips")
+
     def train_loader(self, world_size: int = 1, rank: int = 0) -> ZipLoader:
         loaders = [
-            self._loader(path, heads, True, world_size, rank, "train_cuts") for path, heads in self.groups("train")
+            self._loader(path, heads, True, world_size, rank, "--train-cuts") for path, heads in self.groups("train")
         ]
         return ZipLoader(loaders)
 
     def valid_loader(self, world_size: int = 1, rank: int = 0) -> Optional[ResumableLoader]:
         # validation scores the first group of heads that has validation cuts
         for path, heads in self.groups("valid"):
-            return self._loader(path, heads, False, world_size, rank, "valid_cuts")
+            return self._loader(path, heads, False, world_size, rank, "--valid-cuts")
         return None
 
     def batch_seconds(self, batch: Any) -> float:

@@ -21,8 +21,12 @@ import torch
 from lhotse import CutSet
 
 from ..augment.noise import add_noise_snr_seeded
+from ..data.cuts import read_cuts
 from ..data.labelled import LabelledAudioDataset, as_label_list, cut_label
+from ..errors import UserError
+from ..frontends.base import FrontendInputError
 from ..models.classifier import clip_logits
+from ..utils.device import resolve_device
 from ..utils.io import atomic_path
 from . import load_model
 
@@ -56,6 +60,10 @@ def predict(
         audio, lens = batch["audio"], batch["audio_lens"]
         if snr is not None:
             audio = add_noise_snr_seeded(audio, lens, float(snr), batch["cut_ids"], seed)
+        bad = (~torch.isfinite(audio)).any(dim=1).nonzero().flatten().tolist()
+        if bad:
+            # checked here, not left to the frontend: it sees windows of clips and could not name the clip
+            raise FrontendInputError(f"cut {batch['cut_ids'][bad[0]]} holds NaN or infinite samples; audio must be finite")
         logits = clip_logits(model, audio.to(device), lens.to(device), task.window, heads=[h["name"] for h in heads])
         for h in heads:
             out = logits[h["name"]].float().cpu()
@@ -88,12 +96,13 @@ def evaluate_checkpoint(
     device: str = "cpu",
 ) -> dict[str, Path]:
     """Write ``{out_dir}/{clean|snrXdB}/predictions.jsonl`` for each SNR; returns ``{dirname: path}``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"--batch-size must be a whole number of clips >= 1, got {batch_size!r}")
+    device = str(resolve_device(device))
+    cuts = read_cuts(cuts_path, "--cuts")  # before the model: a bad manifest fails fast
     task, model = load_model(checkpoint, device=device)
     if task.name != "classify":
-        raise ValueError(f"{checkpoint} is a {task.name!r} checkpoint; evaluate needs a classify one")
-    if not Path(cuts_path).is_file():
-        raise FileNotFoundError(f"cuts manifest {cuts_path} does not exist")
-    cuts = CutSet.from_file(cuts_path)
+        raise UserError(f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; evaluate needs a classify one")
     written = {}
     for snr in snrs:
         rows, skipped = predict(model, task, cuts, snr=snr, seed=seed, batch_size=batch_size, device=device)
@@ -101,7 +110,7 @@ def evaluate_checkpoint(
             if n:
                 log.warning("head %s: %d clip(s) without a label among its training classes were not scored", head, n)
         if not rows:
-            raise ValueError(f"no clip of {cuts_path} has a label the model knows: nothing to score")
+            raise UserError(f"--cuts {cuts_path}: no clip has a label the model knows: nothing to score")
         path = Path(out_dir) / snr_dirname(snr) / "predictions.jsonl"
         with atomic_path(path) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))

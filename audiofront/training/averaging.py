@@ -12,7 +12,8 @@ from typing import Sequence
 
 import torch
 
-from ..utils.io import atomic_torch_save
+from ..errors import UserError
+from .checkpoint import read_checkpoint, save_checkpoint
 
 
 def average_state_dicts(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -43,9 +44,12 @@ def average_checkpoints(paths: Sequence[str | Path], out_path: str | Path) -> di
     """
     if not paths:
         raise ValueError("no checkpoints to average")
-    ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    ckpts = [read_checkpoint(p) for p in paths]  # weights_only: a planted epoch-N.pt runs no code
+    for p, c in zip(paths, ckpts):
+        if not isinstance(c.get("model"), dict):
+            raise UserError(f"{p} has no model weights to average (no 'model' entry)")
     avg = {k: v for k, v in ckpts[-1].items() if k not in ("optimizer", "scheduler", "loader", "rng")}
     avg["model"] = average_state_dicts([c["model"] for c in ckpts])
     avg["averaged_from"] = [str(Path(p).name) for p in paths]
-    atomic_torch_save(avg, out_path)
+    save_checkpoint(avg, out_path)
     return avg

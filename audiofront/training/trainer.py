@@ -6,14 +6,21 @@
 What it does: AdamW with a one-cycle schedule, gradient clipping, bf16 autocast on GPU only, seeding,
 TensorBoard scalars, a rich progress bar (loss, lr, audio-seconds per second), atomic checkpoints
 (``checkpoints/step-N.pt`` every ``save_every_steps``, ``checkpoints/epoch-N.pt``, ``last.pt``), exact
-``resume`` (model, optimiser, scheduler, data position, RNG states), ``avg.pt`` averaged over the last
-epochs, DDP when launched by torchrun.
+``resume`` (model, optimiser, scheduler, data position, RNG states; from the newest checkpoint that can
+be read), ``avg.pt`` averaged over the last epochs, DDP when launched by torchrun. A fresh run never
+starts over another run's checkpoints: it is refused, or with ``overwrite`` the old run is first moved
+to ``EXP.bakN/`` (see :mod:`audiofront.training.checkpoint`).
 
 Exactness of resume: everything random during training draws from the Python/NumPy/torch global
 generators (saved in each checkpoint) or from generators seeded by (seed, epoch, cut id) (speed
 perturbation); the data position is the number of batches the loop has received in the current epoch
 (see :class:`audiofront.data.sampling.ResumableLoader`). With DDP only rank 0's RNG states are saved, so
 a resumed multi-process run is equivalent but not bit-identical.
+
+Runs that would train nothing are refused before the first step (a :class:`~audiofront.errors.UserError`):
+settings such as ``num_epochs`` 0 without ``max_steps``, negative counts, or training data that make no batch.
+A step whose loss or gradient norm is NaN/Inf updates nothing; ``max_nonfinite_steps`` such steps in a row
+stop the run with :class:`NonFiniteLossError` instead of "training" on to a useless model.
 """
 
 from __future__ import annotations
@@ -21,8 +28,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,12 +37,19 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from ..errors import UserError
+from ..frontends.base import FrontendInputError
 from ..frontends.checkpoint import frontend_checkpoint_entry
 from ..tasks.base import Task
+from ..utils.io import remove_stale_tmp_files
 from . import ddp
 from .averaging import average_checkpoints
 from .checkpoint import (
+    claim_exp_dir,
+    find_resume_checkpoint,
+    first_non_plain,
     numbered_checkpoints,
+    previous_run_checkpoints,
     prune_checkpoints,
     rng_state,
     save_checkpoint,
@@ -54,7 +66,7 @@ class TrainConfig:
     """Settings of the trainer (the ``training:`` section of a recipe; CLI options override them)."""
 
     exp_dir: str = "exp/run"
-    num_epochs: int = 10
+    num_epochs: int = 10  # 0: no limit on epochs (then max_steps must be > 0)
     max_steps: int = 0  # > 0: stop after this many optimiser steps (and size the schedule by it)
     lr: float = 1e-3  # peak learning rate of the one-cycle schedule
     weight_decay: float = 1e-2
@@ -74,13 +86,14 @@ class TrainConfig:
     progress: bool = True  # rich progress bar (rank 0)
     tensorboard: bool = True
     valid_every_epochs: int = 1
+    max_nonfinite_steps: int = 5  # stop with an error after this many consecutive non-finite losses (0: never)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ValueError(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+            raise UserError(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
         d = dict(d)
         defaults = cls()
         for k, v in list(d.items()):
@@ -91,12 +104,43 @@ class TrainConfig:
                 try:  # YAML reads 1e-3 (no dot) as a string
                     d[k] = kind(float(v)) if kind is int else float(v)
                 except ValueError:
-                    raise ValueError(f"training option {k} expects a number, got {v!r}") from None
+                    raise UserError(f"training option {k} expects a number, got {v!r}") from None
             elif kind is float and isinstance(v, int) and not isinstance(v, bool):
                 d[k] = float(v)
+            elif kind is int and isinstance(v, float) and v.is_integer():
+                d[k] = int(v)  # 10.0 epochs is 10 epochs; 2.5 is refused by check()
         if "betas" in d:
-            d["betas"] = tuple(float(b) for b in d["betas"])
-        return cls(**d)
+            b = d["betas"]
+            try:
+                d["betas"] = tuple(float(x) for x in b)
+            except (TypeError, ValueError):
+                raise UserError(f"training option betas expects two numbers, e.g. [0.9, 0.98], got {b!r}") from None
+            if len(d["betas"]) != 2:
+                raise UserError(f"training option betas expects two numbers, e.g. [0.9, 0.98], got {b!r}")
+        return cls(**d).check()
+
+    def check(self) -> "TrainConfig":
+        """Refuse settings that would train nothing or fail later (one :class:`UserError` naming the value)."""
+        ints = ("num_epochs", "max_steps", "save_every_steps", "keep_last_steps", "average_last", "num_threads",
+                "max_nonfinite_steps")
+        for name in ints:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise UserError(f"training option {name} must be a whole number, got {v!r}")
+            if v < 0:
+                raise UserError(f"training option {name} (--{name.replace('_', '-')}) must be >= 0, got {v}")
+        if self.num_epochs == 0 and self.max_steps == 0:
+            raise UserError(
+                "nothing to train: --num-epochs 0 and no --max-steps; give --num-epochs N >= 1, or --max-steps N >= 1 "
+                "(with --num-epochs 0 meaning no limit on epochs)"
+            )
+        for name in ("log_every", "valid_every_epochs"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise UserError(f"training option {name} must be a whole number >= 1, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise UserError(f"training option lr (--lr) must be a positive number, got {self.lr!r}")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -114,20 +158,15 @@ class _State:
 class Trainer:
     def __init__(self, task: Task, config: TrainConfig):
         self.task = task
-        self.cfg = config
+        self.cfg = config.check()
         self.exp_dir = Path(config.exp_dir)
         self.ckpt_dir = self.exp_dir / "checkpoints"
 
     # ---- set-up ----------------------------------------------------------------------------------
     def _device(self) -> torch.device:
-        want = self.cfg.device
-        if want == "auto":
-            want = "cuda" if torch.cuda.is_available() else "cpu"
-        if want.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError("--device cuda was asked for but torch sees no CUDA GPU (use --device cpu)")
-        if want not in ("cpu", "cuda") and not want.startswith("cuda:"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.cfg.device!r}")
-        return torch.device(want)
+        from ..utils.device import resolve_device
+
+        return resolve_device(self.cfg.device)
 
     def _setup_logging(self, is_main: bool) -> None:
         log.setLevel(logging.INFO)
@@ -152,8 +191,12 @@ class Trainer:
         log.propagate = False
 
     # ---- the run ---------------------------------------------------------------------------------
-    def fit(self, resume: bool = False) -> Path:
-        """Train; returns the path of the final checkpoint (``avg.pt`` if written, else ``last.pt``)."""
+    def fit(self, resume: bool = False, overwrite: bool = False) -> Path:
+        """Train; returns the path of the final checkpoint (``avg.pt`` if written, else ``last.pt``).
+
+        A folder holding an earlier run's checkpoints needs ``resume`` (continue it) or ``overwrite``
+        (move it to a numbered backup first, see :func:`~audiofront.training.checkpoint.claim_exp_dir`).
+        """
         cfg = self.cfg
         device = self._device()
         info = ddp.init_distributed(device.type)
@@ -161,8 +204,19 @@ class Trainer:
             device = torch.device("cuda", info.local_rank)
         if cfg.num_threads > 0:
             torch.set_num_threads(cfg.num_threads)
-        self._setup_logging(info.is_main)
         try:
+            # before the log file is opened: with overwrite the whole folder moves to the backup
+            backup = claim_exp_dir(self.exp_dir, resume, overwrite, move=info.is_main)
+            stale: list[Path] = []
+            if info.is_main:
+                # what checkpoint writes killed mid-way left behind (complete ones were renamed into place)
+                stale = remove_stale_tmp_files(self.exp_dir, ".*.pt.*.tmp") + remove_stale_tmp_files(self.ckpt_dir, ".*.pt.*.tmp")
+            self._setup_logging(info.is_main)
+            if backup is not None:
+                log.warning("--overwrite: the earlier run in %s was moved to %s", self.exp_dir, backup)
+            if stale:
+                log.warning("removed %d unfinished checkpoint write(s) of a killed run: %s", len(stale),
+                            ", ".join(p.name for p in stale))
             return self._fit(device, info, resume)
         finally:
             for h in list(log.handlers):
@@ -177,6 +231,11 @@ class Trainer:
         model = self.task.build_model().to(device)
         if not hasattr(model, "frontend"):
             raise TypeError(f"task {self.task.name!r} built a model without a 'frontend' attribute")
+        # checkpoints hold plain data only (they load with weights_only): a recipe value that is not one
+        # (a YAML date, say) is refused now rather than at the first checkpoint
+        bad = first_non_plain({"task": self.task.checkpoint_entry(), "training": cfg.to_dict()})
+        if bad:
+            raise UserError(f"the config cannot be stored in a checkpoint: {bad} is not a string, number, list or mapping")
         optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay, cfg.betas)
         loader = self.task.train_loader(world_size=info.world_size, rank=info.rank)
         valid_loader = self.task.valid_loader(world_size=info.world_size, rank=info.rank)
@@ -185,12 +244,21 @@ class Trainer:
         last = self.exp_dir / "last.pt"
         ckpt = None
         if resume:
-            if last.is_file():
-                ckpt = torch.load(last, map_location="cpu", weights_only=False)
+            found = find_resume_checkpoint(self.exp_dir)
+            if found is not None:
+                resumed_from, ckpt, skipped = found
+                for why in skipped:
+                    log.warning("--resume: skipping %s", why)
+                if skipped:
+                    log.warning("--resume: resuming from %s (step %s), the newest checkpoint that can be read",
+                                resumed_from, ckpt["step"])
+            elif previous_run_checkpoints(self.exp_dir):
+                raise UserError(
+                    f"--resume: {self.exp_dir} holds checkpoints but neither last.pt nor checkpoints/step-N.pt to "
+                    "resume from; pass --overwrite instead of --resume to start afresh (the old run is kept)"
+                )
             else:
-                log.warning("--resume: %s does not exist, starting from scratch", last)
-        if ckpt is None and info.is_main:
-            self._set_aside_previous_run()
+                log.warning("--resume: %s holds no checkpoint, starting from scratch", self.exp_dir)
         if ckpt is not None:
             state.total_steps = int(ckpt["total_steps"])
         elif cfg.max_steps > 0:
@@ -203,6 +271,8 @@ class Trainer:
             else:
                 raise TypeError("the train loader can tell neither count_batches() nor len(): set max_steps")
             per_epoch = ddp.all_max_int(count, info, device)
+            if per_epoch == 0:
+                raise UserError(f"the training data make no batch: {self.task.no_batch_reason(info.world_size)}")
             state.total_steps = max(1, per_epoch * cfg.num_epochs)
         scheduler = build_one_cycle(optimizer, state.total_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
 
@@ -218,7 +288,7 @@ class Trainer:
             if info.enabled and info.rank != 0:
                 # rank 0's states were saved; decorrelate the other ranks' augmentation draws
                 torch.manual_seed(cfg.seed + 1000 * info.rank + state.step)
-            log.info("resumed from %s at epoch %d, step %d", last, state.epoch, state.step)
+            log.info("resumed from %s at epoch %d, step %d", resumed_from, state.epoch, state.step)
         else:
             seed_everything(cfg.seed + info.rank)  # different augmentation/dropout draws per rank
 
@@ -275,35 +345,56 @@ class Trainer:
             save_checkpoint(obj, last)
 
         finished = state.step >= state.total_steps and cfg.max_steps > 0
+        empty_epochs = 0  # consecutive epochs without a batch (a resumed run may start at an epoch's end)
+        nonfinite = 0  # consecutive steps with a non-finite loss or gradient norm
         try:
             with progress:
-                while state.epoch < cfg.num_epochs and not finished:
+                while (cfg.num_epochs <= 0 or state.epoch < cfg.num_epochs) and not finished:
                     epoch = state.epoch
                     loader.set_epoch(epoch)
                     model.train()
                     it = iter(loader)
                     t_epoch = time.time()
                     window = _Window()
+                    batches = 0
                     while True:
                         batch = next(it, None)
                         if ddp.all_min_int(batch is not None, info, device) == 0:
                             break  # some rank is out of batches: end the epoch on all of them together
+                        batches += 1
                         t0 = time.time()
                         seconds = self.task.batch_seconds(batch)
                         batch = self.task.to_device(batch, device)
-                        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-                            loss, stats = self.task.loss(train_model, batch)
+                        try:
+                            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
+                                loss, stats = self.task.loss(train_model, batch)
+                        except FrontendInputError as e:
+                            # the frontend names the batch item; the user needs the cut
+                            raise FrontendInputError(f"{e} ({_which_cut(batch, e.item)})") from None
                         optimizer.zero_grad(set_to_none=True)
                         loss.backward()
                         if cfg.grad_clip > 0:
                             gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
                         else:
                             gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")))
-                        # gradients are identical on every rank after DDP's all-reduce, so all ranks agree
-                        if math.isfinite(gnorm):
+                        # gradients are identical on every rank after DDP's all-reduce, but a loss is each
+                        # rank's own: agree, so that every rank skips the same updates
+                        finite = math.isfinite(gnorm) and bool(torch.isfinite(loss.detach()).all())
+                        if ddp.all_min_int(finite, info, device) == 1:
                             optimizer.step()
+                            nonfinite = 0
                         else:
-                            log.warning("step %d: non-finite gradient norm, update skipped", state.step)
+                            nonfinite += 1
+                            log.warning("step %d: non-finite loss (%s) or gradient norm (%s), update skipped",
+                                        state.step, float(loss.detach()), gnorm)
+                            if 0 < cfg.max_nonfinite_steps <= nonfinite:
+                                raise NonFiniteLossError(
+                                    f"training stopped at step {state.step} (epoch {epoch}): the loss or its gradient "
+                                    f"was not finite for {nonfinite} consecutive steps (last loss "
+                                    f"{float(loss.detach())}, gradient norm {gnorm}), so the model was not updated; "
+                                    "look for NaN/Inf in the data or features, or lower --lr "
+                                    "(training.max_nonfinite_steps sets how many such steps are tolerated)"
+                                )
                         lr = optimizer.param_groups[0]["lr"]
                         scheduler.step()
                         state.step += 1
@@ -328,6 +419,12 @@ class Trainer:
                         if cfg.save_every_steps > 0 and state.step % cfg.save_every_steps == 0:
                             save("step")
                     del it
+                    empty_epochs = empty_epochs + 1 if batches == 0 else 0
+                    if batches == 0 and (state.step == 0 or empty_epochs > 1):
+                        # nothing would ever be trained (or, with no epoch limit, the loop would never end)
+                        raise UserError(
+                            f"the training data make no batch in epoch {epoch}: {self.task.no_batch_reason(info.world_size)}"
+                        )
                     if finished and cfg.max_steps > 0 and not _epoch_exhausted(loader, epoch):
                         ddp.average_buffers(model, info)
                         # stopped mid-epoch by max_steps: keep the data position for a later --resume
@@ -362,22 +459,6 @@ class Trainer:
             out = self.average()
         ddp.barrier(info)
         return out
-
-    def _set_aside_previous_run(self) -> None:
-        """A fresh run in a folder that holds another run's checkpoints: move them to checkpoints.prev/
-        (one generation kept) so that averaging and pruning never mix the two runs."""
-        old = numbered_checkpoints(self.ckpt_dir, "epoch") + numbered_checkpoints(self.ckpt_dir, "step")
-        old += [p for p in (self.exp_dir / "last.pt", self.exp_dir / "avg.pt") if p.is_file()]
-        if not old:
-            return
-        prev = self.exp_dir / "checkpoints.prev"
-        if prev.exists():
-            shutil.rmtree(prev)
-        prev.mkdir(parents=True)
-        for p in old:
-            os.replace(p, prev / p.name)
-        log.warning("%s held checkpoints of an earlier run (no --resume given): moved %d files to %s",
-                    self.exp_dir, len(old), prev)
 
     @torch.no_grad()
     def validate(self, model: nn.Module, loader: Any, device: torch.device, info: ddp.DistInfo, use_amp: bool) -> dict[str, float]:
@@ -417,6 +498,23 @@ class Trainer:
         average_checkpoints(chosen, out)
         log.info("averaged %s -> %s", ", ".join(p.name for p in chosen), out)
         return out
+
+
+class NonFiniteLossError(UserError):
+    """Training stopped: too many consecutive steps had a NaN/Inf loss or gradient norm."""
+
+
+def _which_cut(batch: Any, item: Optional[int], limit: int = 8) -> str:
+    """Which cut of a batch (a dict with ``cut_ids``, or a list of such dicts) item ``item`` is, for messages."""
+    if isinstance(batch, dict) and item is not None and 0 <= item < len(batch.get("cut_ids", [])):
+        return f"cut {batch['cut_ids'][item]}"
+    parts = batch if isinstance(batch, (list, tuple)) else [batch]
+    ids = [str(i) for b in parts if isinstance(b, dict) for i in b.get("cut_ids", [])]
+    if len(parts) == 1 and item is not None and 0 <= item < len(ids):
+        return f"cut {ids[item]}"
+    if not ids:
+        return "a training batch"
+    return "one of the cuts " + ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def _epoch_exhausted(loader: Any, epoch: int) -> bool:

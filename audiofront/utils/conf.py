@@ -8,6 +8,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from ..errors import UserError
+
 
 def parse_conf(items: str | Iterable[str] | None) -> dict[str, Any]:
     """``'{"n_filters": 64}'``, ``'conf.yaml'`` or ``['n_filters=64', 'init=random']`` -> dict.
@@ -31,14 +33,29 @@ def parse_conf(items: str | Iterable[str] | None) -> dict[str, Any]:
             out.update(value)
         elif "=" in item:
             key, _, raw = item.partition("=")
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            try:
+                out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            except yaml.YAMLError as e:
+                raise UserError(f"could not read the value of {item!r}: {_yaml_problem(e)}") from None
         elif Path(item).suffix in (".yaml", ".yml", ".json") :
             if not Path(item).is_file():
                 raise ValueError(f"config file {item} does not exist")
-            value = yaml.safe_load(Path(item).read_text()) or {}
+            try:
+                value = yaml.safe_load(Path(item).read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                where = f"{item}:{mark.line + 1}:{mark.column + 1}" if mark is not None else item
+                raise UserError(f"{where}: not valid YAML ({_yaml_problem(e)})") from None
+            except UnicodeDecodeError as e:
+                raise UserError(f"config file {item} is not UTF-8 text (byte offset {e.start})") from None
             if not isinstance(value, dict):
                 raise ValueError(f"config file {item} must hold a mapping, got {type(value).__name__}")
             out.update(value)
         else:
             raise ValueError(f"cannot read option {item!r}: expected key=value, a JSON object or a .yaml file")
     return out
+
+
+def _yaml_problem(e: Exception) -> str:
+    """The one-line gist of a YAML error (its ``problem``), without PyYAML's multi-line context."""
+    return " ".join(str(getattr(e, "problem", None) or e).split())

@@ -78,7 +78,7 @@ stage_train() {
   # shellcheck disable=SC2086  # train_opts is a list of options on purpose
   audiofront train --task asr --config "$config" "${opts[@]}" \
     --train-cuts "$manifests/demo_cuts_train.jsonl.gz" --lang-dir "$lang" --exp-dir "$exp" \
-    --device "$device" --num-threads "$num_threads" $train_opts
+    --device "$device" --num-threads "$num_threads" $(train_restart_opts "$exp") $train_opts
 }
 
 stage_decode() {

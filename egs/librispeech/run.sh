@@ -100,7 +100,7 @@ stage_train() {
   # shellcheck disable=SC2086
   audiofront train --task asr --config "$config" "${opts[@]}" \
     --train-cuts "$manifests/librispeech_cuts_$train_set.jsonl.gz" --valid-cuts "$manifests/librispeech_cuts_$test_set.jsonl.gz" \
-    --lang-dir "$lang" --exp-dir "$exp" --device "$device" --num-threads "$num_threads" $train_opts
+    --lang-dir "$lang" --exp-dir "$exp" --device "$device" --num-threads "$num_threads" $(train_restart_opts "$exp") $train_opts
 }
 
 stage_decode() {

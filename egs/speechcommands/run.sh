@@ -47,7 +47,7 @@ train() {
   for kv in $frontend_conf; do opts+=(--frontend-conf "$kv"); done
   [ -n "$num_epochs" ] && opts+=(--num-epochs "$num_epochs")
   # shellcheck disable=SC2086
-  audiofront train "${opts[@]}" $train_opts
+  audiofront train "${opts[@]}" $(train_restart_opts "$exp") $train_opts
 }
 
 evaluate() {

@@ -28,3 +28,17 @@ run_stage() {
   date -u '+%Y-%m-%dT%H:%M:%SZ' > "$marker"
   log "stage $n ($name): done in $(( $(date +%s) - t0 )) s"
 }
+
+# train_restart_opts EXP_DIR: how a train stage starts again in EXP_DIR. `audiofront train` refuses an
+# exp dir that already holds checkpoints; a recipe re-running its train stage either continues the run a
+# crash or Ctrl-C interrupted (--resume from EXP_DIR/last.pt), or, with --force true, starts afresh
+# (--overwrite: the old run is moved to EXP_DIR.bakN, never deleted).
+train_restart_opts() {
+  local exp_dir="$1"
+  if [ "${force:-false}" = true ]; then
+    echo "--overwrite"
+  elif [ -f "$exp_dir/last.pt" ]; then
+    log "train: $exp_dir/last.pt exists, resuming the interrupted run (--force true starts afresh)"
+    echo "--resume"
+  fi
+}

@@ -55,7 +55,7 @@ stage_train() {
   if [ -n "$num_epochs" ]; then opts+=(--num-epochs "$num_epochs"); fi
   # shellcheck disable=SC2086
   audiofront train --task asr --config "$config" "${opts[@]}" --train-cuts "$manifests/yesno_cuts_train.jsonl.gz" \
-    --lang-dir "$lang" --exp-dir "$exp" --device "$device" --num-threads "$num_threads" $train_opts
+    --lang-dir "$lang" --exp-dir "$exp" --device "$device" --num-threads "$num_threads" $(train_restart_opts "$exp") $train_opts
 }
 
 stage_decode() {

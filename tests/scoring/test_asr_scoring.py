@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from audiofront.errors import UserError
 from audiofront.scoring.asr import (
     append_results_row,
     read_kaldi_text,
@@ -67,7 +68,10 @@ def test_bad_transcripts_are_reported(tmp_path):
     (tmp_path / "dup").write_text("u1 A\nu1 B\n")
     with pytest.raises(ValueError, match="dup:2: utterance 'u1' appears twice"):
         read_kaldi_text(tmp_path / "dup")
-    with pytest.raises(FileNotFoundError, match="nope"):
+    with pytest.raises(UserError, match="nope does not exist"):
         read_kaldi_text(tmp_path / "nope")
+    (tmp_path / "latin1").write_bytes("u1 CAF\xc9\nu2 OK\n".encode("latin-1"))
+    with pytest.raises(UserError, match=r"latin1 is not UTF-8 text \(byte 0xc9 at offset 6, line 1\)"):
+        read_kaldi_text(tmp_path / "latin1", "--hyp")
     with pytest.raises(ValueError, match="no utterances"):
         score_texts({}, {"a": "B"})

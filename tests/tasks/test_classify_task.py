@@ -76,7 +76,7 @@ def test_multi_task_trains_evaluates_and_scores(corpus, tmp_path):
     cfg = TrainConfig(exp_dir=str(tmp_path / "exp"), num_epochs=12, lr=1e-2, progress=False, tensorboard=False,
                       average_last=1, seed=3, log_every=1000)
     ckpt = Trainer(task, cfg).fit()
-    hist = torch.load(tmp_path / "exp" / "last.pt", weights_only=False)
+    hist = torch.load(tmp_path / "exp" / "last.pt", weights_only=True)
     assert hist["task"]["classes"]["tone"] == ["high", "low", "mid"]
     _, model = load_model(ckpt)
     assert set(model.heads) == {"tone", "loud", "tags"}

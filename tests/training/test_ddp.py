@@ -33,8 +33,8 @@ def test_two_process_gloo_training(tmp_path):
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
 
-    r0 = torch.load(out / "rank0.pt", weights_only=False)
-    r1 = torch.load(out / "rank1.pt", weights_only=False)
+    r0 = torch.load(out / "rank0.pt", weights_only=True)
+    r1 = torch.load(out / "rank1.pt", weights_only=True)
     assert r0["world"] == r1["world"] == 2
     # lockstep: the same number of steps on both ranks
     assert len(r0["seen"]) == len(r1["seen"]) > 0
@@ -48,7 +48,7 @@ def test_two_process_gloo_training(tmp_path):
     assert r0["model"].keys() == r1["model"].keys()
     for k in r0["model"]:
         assert torch.equal(r0["model"][k], r1["model"][k]), f"replicas differ in {k}"
-    last = torch.load(tmp_path / "exp" / "last.pt", weights_only=False)
+    last = torch.load(tmp_path / "exp" / "last.pt", weights_only=True)
     assert all(torch.equal(last["model"][k], r0["model"][k]) for k in r0["model"])
     # the checkpoint counts the steps both ranks took
     assert last["step"] == len(r0["seen"])

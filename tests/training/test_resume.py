@@ -48,7 +48,7 @@ def test_sigkill_then_resume_matches_uninterrupted(setup):
     ref_exp, cut_exp = root / "ref", root / "killed"
     done = subprocess.run(_cmd(recipe, ref_exp), env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    ref = torch.load(ref_exp / "last.pt", weights_only=False)
+    ref = torch.load(ref_exp / "last.pt", weights_only=True)
     total = ref["step"]
     assert total >= 10, f"the run is too short ({total} steps) to kill it in the middle"
 
@@ -61,7 +61,7 @@ def test_sigkill_then_resume_matches_uninterrupted(setup):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    killed_at = torch.load(cut_exp / "last.pt", weights_only=False)["step"]
+    killed_at = torch.load(cut_exp / "last.pt", weights_only=True)["step"]
     # step-4.pt is written just before last.pt: the kill may fall in between (then last.pt holds step 2)
     assert 2 <= killed_at < total, killed_at
     assert not (cut_exp / "avg.pt").exists()
@@ -69,7 +69,7 @@ def test_sigkill_then_resume_matches_uninterrupted(setup):
     resumed = subprocess.run(_cmd(recipe, cut_exp, "--resume"), env=_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from" in (cut_exp / "train.log").read_text()
-    out = torch.load(cut_exp / "last.pt", weights_only=False)
+    out = torch.load(cut_exp / "last.pt", weights_only=True)
     assert out["step"] == total
     assert out["model"].keys() == ref["model"].keys()
     for k in ref["model"]:
@@ -78,8 +78,8 @@ def test_sigkill_then_resume_matches_uninterrupted(setup):
     for s_ref, s_out in zip(ref["optimizer"]["state"].values(), out["optimizer"]["state"].values()):
         assert torch.equal(s_ref["exp_avg_sq"], s_out["exp_avg_sq"])
     # and the averaged model
-    avg_ref = torch.load(ref_exp / "avg.pt", weights_only=False)["model"]
-    avg_out = torch.load(cut_exp / "avg.pt", weights_only=False)["model"]
+    avg_ref = torch.load(ref_exp / "avg.pt", weights_only=True)["model"]
+    avg_out = torch.load(cut_exp / "avg.pt", weights_only=True)["model"]
     assert all(torch.equal(avg_ref[k], avg_out[k]) for k in avg_ref)
 
 
@@ -95,6 +95,6 @@ def test_max_steps_mid_epoch_keeps_data_position(setup):
     training = {**cfg.pop("training"), "max_steps": 4, "exp_dir": str(root / "partial"), "device": "cpu"}
     cfg.pop("task")
     Trainer(build_task("asr", cfg), TrainConfig.from_dict(training)).fit()
-    part = torch.load(root / "partial" / "last.pt", weights_only=False)
+    part = torch.load(root / "partial" / "last.pt", weights_only=True)
     assert part["step"] == 4 and part["loader"] == {"epoch": 0, "batches_done": 4} and part["epoch"] == 0
     assert part["total_steps"] == 4

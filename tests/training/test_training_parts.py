@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from asr_train_synth import make_corpus
+from toy_task import toy_task
 from audiofront.cli.train import build_configs
 from audiofront.training.averaging import average_checkpoints, average_state_dicts
 from audiofront.training.optim import build_one_cycle, one_cycle_factor
@@ -106,7 +107,7 @@ def test_average_checkpoints_file(tmp_path):
                     "frontend": {"name": "fbank", "config": {}}}, p)
         paths.append(p)
     avg = average_checkpoints(paths[1:], tmp_path / "avg.pt")
-    loaded = torch.load(tmp_path / "avg.pt", weights_only=False)
+    loaded = torch.load(tmp_path / "avg.pt", weights_only=True)
     assert torch.equal(loaded["model"]["w"], torch.full((2,), 1.5))
     assert "optimizer" not in loaded and loaded["task"] == {"name": "asr"} and loaded["frontend"]["name"] == "fbank"
     assert avg["averaged_from"] == ["epoch-1.pt", "epoch-2.pt"]
@@ -133,67 +134,45 @@ def test_command_line_overrides_the_recipe(tmp_path):
         TrainConfig.from_dict({"epochs": 3})
 
 
-class _ToyModel(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        from audiofront.frontends import build_frontend
-
-        self.frontend = build_frontend("mel", n_filters=8)
-        self.head = torch.nn.Linear(8, 1)
-
-    def forward(self, audio, lens):
-        feats, n = self.frontend(audio, lens)
-        return self.head(feats.sum(1) / n[:, None].to(feats.dtype)).squeeze(-1)
-
-
-def _toy_task(cuts_path):
-    """A non-ASR task: regress each clip's duration from its mean log-mel (the trainer is task-agnostic)."""
-    from lhotse import CutSet
-
-    from audiofront.data.dataset import AudioBatchDataset
-    from audiofront.data.sampling import ResumableLoader, make_sampler
-    from audiofront.tasks.base import Task
-
-    class Toy(Task):
-        name = "toy"
-
-        def build_model(self):
-            return _ToyModel()
-
-        def train_loader(self, world_size=1, rank=0):
-            cuts = CutSet.from_file(cuts_path)
-            return ResumableLoader(make_sampler(cuts, 3.0, seed=1, world_size=world_size, rank=rank), AudioBatchDataset())
-
-        def loss(self, model, batch):
-            pred = model(batch["audio"], batch["audio_lens"])
-            loss = ((pred - batch["durations"].float()) ** 2).mean()
-            return loss, {"mse": float(loss.detach())}
-
-    return Toy({})
-
-
-def test_trainer_runs_any_task_and_sets_a_previous_run_aside(cuts_path, tmp_path):
+def test_trainer_runs_any_task_and_never_overwrites_a_previous_run(cuts_path, tmp_path):
+    from audiofront.errors import UserError
     from audiofront.training.trainer import Trainer
 
     exp = tmp_path / "exp"
     cfg = TrainConfig(exp_dir=str(exp), num_epochs=3, lr=1e-2, progress=False, tensorboard=False, average_last=2,
                       device="cpu")
-    out = Trainer(_toy_task(cuts_path), cfg).fit()
+    out = Trainer(toy_task(cuts_path), cfg).fit()
     assert out == exp / "avg.pt"
-    ep = [torch.load(exp / "checkpoints" / f"epoch-{i}.pt", weights_only=False) for i in (2, 3)]
-    avg = torch.load(out, weights_only=False)
+    ep = [torch.load(exp / "checkpoints" / f"epoch-{i}.pt", weights_only=True) for i in (2, 3)]
+    avg = torch.load(out, weights_only=True)
     for k, v in avg["model"].items():
         torch.testing.assert_close(v, (ep[0]["model"][k] + ep[1]["model"][k]) / 2)
     assert avg["averaged_from"] == ["epoch-2.pt", "epoch-3.pt"]
     assert "optimizer" not in ep[0]  # epoch checkpoints are slim; last.pt holds the resume state
-    assert {"optimizer", "scheduler", "loader", "rng"} <= set(torch.load(exp / "last.pt", weights_only=False))
+    assert {"optimizer", "scheduler", "loader", "rng"} <= set(torch.load(exp / "last.pt", weights_only=True))
     assert avg["task"]["name"] == "toy" and avg["frontend"]["name"] == "mel"
 
-    # a fresh, shorter run in the same folder must not average the first run's epoch-3
-    Trainer(_toy_task(cuts_path), dataclasses.replace(cfg, num_epochs=1)).fit()
-    assert torch.load(exp / "avg.pt", weights_only=False)["averaged_from"] == ["epoch-1.pt"]
-    assert (exp / "checkpoints.prev" / "epoch-3.pt").is_file()
+    first_run = {p.relative_to(exp): p.read_bytes() for p in exp.rglob("*.pt")}
+
+    # a fresh run in the same folder without resume or overwrite is refused, and touches nothing
+    shorter = dataclasses.replace(cfg, num_epochs=1)
+    with pytest.raises(UserError, match=r"already holds a training run .*--resume.*--overwrite"):
+        Trainer(toy_task(cuts_path), shorter).fit()
+    assert {p.relative_to(exp): p.read_bytes() for p in exp.rglob("*.pt")} == first_run
+
+    # --overwrite: the first run moves whole to exp.bak1/ and the new one must not average its epoch-3
+    Trainer(toy_task(cuts_path), shorter).fit(overwrite=True)
+    assert torch.load(exp / "avg.pt", weights_only=True)["averaged_from"] == ["epoch-1.pt"]
     assert not (exp / "checkpoints" / "epoch-3.pt").exists()
+    backup = tmp_path / "exp.bak1"
+    assert {p.relative_to(backup): p.read_bytes() for p in backup.rglob("*.pt")} == first_run
+    assert (backup / "train.log").is_file()
+    # a second overwrite keeps both earlier runs: numbered, never deleted
+    second_run = {p.relative_to(exp): p.read_bytes() for p in exp.rglob("*.pt")}
+    Trainer(toy_task(cuts_path), shorter).fit(overwrite=True)
+    assert {p.relative_to(backup): p.read_bytes() for p in backup.rglob("*.pt")} == first_run
+    backup2 = tmp_path / "exp.bak2"
+    assert {p.relative_to(backup2): p.read_bytes() for p in backup2.rglob("*.pt")} == second_run
 
 
 def test_load_model_rebuilds_the_trained_model(tmp_path):
