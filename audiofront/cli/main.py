@@ -98,6 +98,10 @@ def _register() -> None:
     app.command("score", help="WER (sclite-style table, alignments, RESULTS.md row) or --task classify scores.")(score.main)
     from . import prepare_classify; prepare_classify.register(prepare.app)  # CLASSIFY: fsdd, speechcommands, ...
     from . import evaluate; app.command("evaluate", help="Clip-level predictions of a classifier checkpoint, optionally in Gaussian noise (--snr sweep).")(evaluate.main)  # CLASSIFY
+    from . import transcribe; app.command("transcribe", help="Words of your own audio files (any rate, any channels) from an asr checkpoint; greedy or --lm.")(transcribe.main)  # PHONES
+    from . import classify as classify_cmd; app.command("classify", help="Top-k labels with probabilities of your own audio files, for every head of a classifier checkpoint.")(classify_cmd.main)  # PHONES
+    from . import export; app.command("export", help="A trained model (--checkpoint) or a frontend (--frontend) as ONNX or TorchScript, with a JSON description.")(export.main)  # EXPORT
+    from . import plot; app.add_typer(plot.app, name="plot")  # STUDY: plot curves | snr | bars | study
 
 
 _register()

@@ -1,4 +1,5 @@
-"""``audiofront prepare fsdd | speechcommands | cremad | nsynth | voxceleb1``: classification corpora.
+"""``audiofront prepare fsdd | speechcommands | cremad | nsynth | voxceleb1 | librispeech-speakers | demo-accents``:
+classification corpora.
 
 Registered onto the ``prepare`` sub-app (cli/prepare.py) by :func:`register`.
 """
@@ -87,6 +88,36 @@ def voxceleb1(
     Console().print("voxceleb1: " + ", ".join(f"{k}: {len(v)} clips" for k, v in out.items()))
 
 
+def librispeech_speakers(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="the LibriSpeech folder (or its parent), with SPEAKERS.TXT"),
+    out_dir: Path = typer.Option(Path("data/librispeech_speakers"), "--out-dir"),
+    parts: Optional[str] = typer.Option(None, "--parts", help="comma-separated parts (default: every part found)"),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", help="share of each speaker's utterances in the test split"),
+    seed: int = typer.Option(0, "--seed", help="the per-speaker shuffle"),
+    window_seconds: float = typer.Option(1.0, "--window-seconds", help="test utterances cut into windows this long (0: whole utterances)"),
+    num_workers: int = typer.Option(0, "--num-workers", help="threads decoding the audio to check it (0: every core)"),
+) -> None:
+    """LibriSpeech speaker identity (label speaker) and speaker sex (label sex, from SPEAKERS.TXT)."""
+    from ..data.librispeech_speakers import prepare_librispeech_speakers
+
+    if num_workers < 0:
+        raise UserError(f"--num-workers must be >= 0 (0: every core), got {num_workers}")
+    names = [p.strip() for p in parts.split(",") if p.strip()] if parts else None
+    _prepare("librispeech_speakers", lambda: prepare_librispeech_speakers(
+        corpus_dir, out_dir, parts=names, test_fraction=test_fraction, seed=seed,
+        window_seconds=window_seconds or None, num_workers=num_workers or None), out_dir)
+
+
+def demo_accents(
+    manifest_dir: Path = typer.Option(..., "--manifest-dir", help="where `audiofront prepare demo` wrote demo_cuts_*.jsonl.gz"),
+    out_dir: Path = typer.Option(Path("data/demo_accents"), "--out-dir"),
+) -> None:
+    """Accent identity on the demo corpus (label accent); checks that no test voice speaks in training."""
+    from ..data.demo_accents import prepare_demo_accents
+
+    _prepare("demo_accents", lambda: prepare_demo_accents(manifest_dir, out_dir), out_dir)
+
+
 def register(prepare_app: typer.Typer) -> None:
     """Add the classification corpora to the ``prepare`` sub-app."""
     prepare_app.command("fsdd", help="Free Spoken Digit Dataset (digit + speaker labels; 8 kHz -> 16 kHz).")(fsdd)
@@ -94,3 +125,5 @@ def register(prepare_app: typer.Typer) -> None:
     prepare_app.command("cremad", help="CREMA-D emotion from a local folder.")(cremad)
     prepare_app.command("nsynth", help="NSynth pitch/instrument from a local folder.")(nsynth)
     prepare_app.command("voxceleb1", help="VoxCeleb1 speaker identification (through lhotse).")(voxceleb1)
+    prepare_app.command("librispeech-speakers", help="LibriSpeech speaker identity + sex (utterances split per speaker; 1 s test windows).")(librispeech_speakers)
+    prepare_app.command("demo-accents", help="Accent identity on the demo corpus (test voices never in training).")(demo_accents)

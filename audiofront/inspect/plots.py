@@ -202,7 +202,8 @@ def render_terminal(
         fig.theme("simple")  # the terminal's own background, not plotext's default white canvas
         fig.plot_size(width, height)
         for n, panel in enumerate(panels):
-            sub = fig.subplot(n // cols + 1, n % cols + 1)
+            # plotext makes no grid for 1 x 1: the figure itself is the plot
+            sub = fig.subplot(n // cols + 1, n % cols + 1) if rows * cols > 1 else fig
             # plotext writes the y label under the y ticks, where it runs into the x label: the titles name
             # the y quantity instead; plotext drops a title wider than its plot, so shorten it
             limit = max(8, width // cols - 4)

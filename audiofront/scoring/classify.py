@@ -18,7 +18,9 @@ Conventions:
   negatives (AUC) are left out of the means and listed;
 - d-prime = sqrt(2) * Phi^-1(AUC) (the AudioSet convention);
 - the paired bootstrap resamples the test items with replacement (the same draw for both systems) and
-  reports the distribution of ``acc(A) - acc(B)`` and the one-sided p-value ``P(diff <= 0)``.
+  reports the distribution of ``acc(A) - acc(B)`` and the one-sided p-value ``P(diff <= 0)``; pooled over
+  several tasks (:func:`pooled_paired_bootstrap`), the clips are resampled within each task and the statistic
+  is the mean over tasks of the per-task differences.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..errors import UserError
 from ..utils.io import atomic_write_text
+from .files import read_text
 
 Z95 = NormalDist().inv_cdf(0.975)
 
@@ -195,49 +199,78 @@ def paired_bootstrap(correct_a: Sequence[bool], correct_b: Sequence[bool], n_boo
     )
 
 
+def pooled_paired_bootstrap(
+    tasks: dict[str, tuple[Sequence[float], Sequence[float]]], n_boot: int = 10000, seed: int = 0
+) -> BootstrapResult:
+    """The paired bootstrap of two systems pooled over tasks: the statistic is the *mean over tasks* of
+    ``acc_t(A) - acc_t(B)`` (every task weighs the same, as the average-accuracy column of the LEAF paper's
+    tables), and each resample draws the clips of every task with replacement, within that task.
+
+    ``tasks``: ``{task: (outcomes of A, outcomes of B)}`` per clip, paired, in [0, 1]: 0/1 correctness, or
+    the mean correctness of a clip over several seeds (so seeds are averaged, clips resampled).
+    Tasks are drawn in sorted order from one generator, so a single task gives exactly
+    :func:`paired_bootstrap`'s draw for the same seed.
+    """
+    if not tasks:
+        raise ValueError("a pooled bootstrap needs at least one task")
+    diffs = []
+    for name in sorted(tasks):
+        a = np.asarray(tasks[name][0], dtype=np.float64)
+        b = np.asarray(tasks[name][1], dtype=np.float64)
+        if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+            raise ValueError(f"task {name!r}: the two systems need equally long, non-empty lists of outcomes, got {a.shape} and {b.shape}")
+        diffs.append(a - b)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(n_boot)
+    for d in diffs:
+        total += d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    boot = total / len(diffs)
+    observed = float(np.mean([d.mean() for d in diffs]))
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return BootstrapResult(observed=observed, mean=float(boot.mean()), ci95=(float(lo), float(hi)),
+                           p_value=float((boot <= 0).mean()), n_boot=n_boot, diffs=boot)
+
+
 # ---------------------------------------------------------------------------------------------------
 # files
 # ---------------------------------------------------------------------------------------------------
 def read_predictions(path: str | Path) -> dict[str, dict[str, Any]]:
     """``{task: {"kind", "classes", "ids", "targets", "scores"}}`` from a predictions JSONL file."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"predictions file {path} does not exist")
     tasks: dict[str, dict[str, Any]] = {}
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                task, kind, classes = row["task"], row["kind"], row["classes"]
-                target, scores = row["target"], row["scores"]
-                uid = row["id"]
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise ValueError(f"{path}:{lineno}: not a prediction line (need id, task, kind, classes, target, scores): {e}") from None
-            t = tasks.setdefault(task, {"kind": kind, "classes": classes, "ids": [], "targets": [], "scores": []})
-            if t["classes"] != classes or t["kind"] != kind:
-                raise ValueError(f"{path}:{lineno}: task {task!r} changes its classes or kind mid-file")
-            if len(scores) != len(classes):
-                raise ValueError(f"{path}:{lineno}: {len(scores)} scores for {len(classes)} classes")
-            index = {c: i for i, c in enumerate(classes)}
-            if kind == "single":
-                if target not in index:
-                    raise ValueError(f"{path}:{lineno}: target {target!r} is not one of the classes of task {task!r}")
-                t["targets"].append(index[target])
-            elif kind == "multi":
-                vec = [0] * len(classes)
-                for c in target:
-                    if c not in index:
-                        raise ValueError(f"{path}:{lineno}: target {c!r} is not one of the classes of task {task!r}")
-                    vec[index[c]] = 1
-                t["targets"].append(vec)
-            else:
-                raise ValueError(f"{path}:{lineno}: kind must be 'single' or 'multi', got {kind!r}")
-            t["ids"].append(uid)
-            t["scores"].append(scores)
+    for lineno, line in enumerate(read_text(path, "predictions file").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            task, kind, classes = row["task"], row["kind"], row["classes"]
+            target, scores = row["target"], row["scores"]
+            uid = row["id"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise UserError(f"{path}:{lineno}: not a prediction line (need id, task, kind, classes, target, scores): {e}") from None
+        t = tasks.setdefault(task, {"kind": kind, "classes": classes, "ids": [], "targets": [], "scores": []})
+        if t["classes"] != classes or t["kind"] != kind:
+            raise UserError(f"{path}:{lineno}: task {task!r} changes its classes or kind mid-file")
+        if len(scores) != len(classes):
+            raise UserError(f"{path}:{lineno}: {len(scores)} scores for {len(classes)} classes")
+        index = {c: i for i, c in enumerate(classes)}
+        if kind == "single":
+            if target not in index:
+                raise UserError(f"{path}:{lineno}: target {target!r} is not one of the classes of task {task!r}")
+            t["targets"].append(index[target])
+        elif kind == "multi":
+            vec = [0] * len(classes)
+            for c in target:
+                if c not in index:
+                    raise UserError(f"{path}:{lineno}: target {c!r} is not one of the classes of task {task!r}")
+                vec[index[c]] = 1
+            t["targets"].append(vec)
+        else:
+            raise UserError(f"{path}:{lineno}: kind must be 'single' or 'multi', got {kind!r}")
+        t["ids"].append(uid)
+        t["scores"].append(scores)
     if not tasks:
-        raise ValueError(f"{path} holds no predictions")
+        raise UserError(f"{path} holds no predictions")
     return tasks
 
 
