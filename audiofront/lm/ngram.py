@@ -13,6 +13,15 @@ Conventions (the same as KenLM's ``lmplz``, which the decoder's KenLM reader exp
   ``gamma(h) = (D1 N1(h) + D2 N2(h) + D3+ N3+(h)) / S(h)``; the unigrams interpolate with the uniform
   distribution over the vocabulary without ``<s>``. In ARPA form the backoff weight of ``h`` is ``gamma(h)``
   exactly, since an unseen ``hw`` has ``a(hw) = 0``.
+
+Unigram prior (ours, for a decoding vocabulary much larger than the training text): given word weights
+``prior`` (e.g. frequencies, or 1 for every lexicon word), the vocabulary is the text's words and the
+prior's, and the base distribution of the recursion is ``q(w) = weight(w) / sum`` instead of uniform; a
+word the prior does not weigh (``</s>``, ``<unk>``, a text word missing from it) gets the smallest weight
+it gives. So a lexicon word never seen in the text has ``p(w) = gamma() q(w)``: Kneser-Ney's own estimate
+of the mass of novel words, shared out by the prior. ``prior_weight`` λ mixes in more of it,
+``p1(w) = (1 - λ) p_KN(w) + λ q(w)``; every unigram sum stays 1, so the higher orders are unchanged.
+A prior of equal weights and λ = 0 is the plain estimate.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..utils.io import atomic_path
 
@@ -131,13 +140,18 @@ def estimate(
     order: int = 3,
     discount_fallback: bool = True,
     discounts: Sequence[Discounts] | None = None,
+    prior: Mapping[str, float] | None = None,
+    prior_weight: float = 0.0,
 ) -> NgramModel:
     """Estimate an interpolated modified Kneser-Ney model of ``order`` from word sequences (or strings).
 
     ``discounts`` (one per order, lowest first) overrides the Chen & Goodman estimates. When a order's
     count-of-counts cannot give valid discounts (tiny or synthetic text), ``discount_fallback`` uses
     0.5/1.0/1.5 with a warning, like KenLM's ``--discount_fallback``; otherwise that is an error.
+    ``prior`` and ``prior_weight``: the unigram prior of the module docstring.
     """
+    if not 0.0 <= prior_weight < 1.0:
+        raise ValueError(f"the unigram prior weight must be in [0, 1), got {prior_weight}")
     sents = [s.split() if isinstance(s, str) else list(s) for s in sentences]
     sents = [s for s in sents if s]
     if not sents:
@@ -161,7 +175,8 @@ def estimate(
                 log.warning("order %d: %s; using fallback discounts %s", n, e, FALLBACK_DISCOUNTS)
                 disc.append(Discounts(*FALLBACK_DISCOUNTS, fallback=True))
 
-    vocab = sorted({g[0] for g in adj[0]} | {EOS, UNK})
+    vocab = sorted({g[0] for g in adj[0]} | {EOS, UNK} | ({w for w in prior if w != BOS} if prior else set()))
+    base = unigram_prior(vocab, prior)
     prob: list[dict[Ngram, float]] = [dict() for _ in range(order)]
     backoff: list[dict[Ngram, float]] = [dict() for _ in range(order)]
 
@@ -177,7 +192,7 @@ def estimate(
                 nk[h][min(a, 3) - 1] += 1
         gamma = {h: (d.d1 * k[0] + d.d2 * k[1] + d.d3 * k[2]) / total[h] for h, k in nk.items()}
         if n == 1:
-            lower = {(w,): 1.0 / len(vocab) for w in vocab}
+            lower = base
             grams = {(w,): adj[0].get((w,), 0) for w in vocab}
         else:
             lower = prob[n - 2]
@@ -186,11 +201,29 @@ def estimate(
             h = g[:-1]
             p_low = lower[g[1:]] if n > 1 else lower[g]
             prob[n - 1][g] = (a - d(a)) / total[h] + gamma[h] * p_low
+            if n == 1 and prior_weight:
+                prob[0][g] = (1.0 - prior_weight) * prob[0][g] + prior_weight * p_low
         if n > 1:
             for h, gm in gamma.items():
                 backoff[n - 2][h] = gm
     prob[0][(BOS,)] = 0.0
     return NgramModel(order=order, vocab=vocab, prob=prob, backoff=backoff, discounts=disc)
+
+
+def unigram_prior(vocab: Sequence[str], weights: Mapping[str, float] | None = None) -> dict[Ngram, float]:
+    """``q(w)`` over ``vocab`` from word weights (the module docstring); uniform when ``weights`` is None."""
+    if not weights:
+        return {(w,): 1.0 / len(vocab) for w in vocab}
+    bad = [(w, x) for w, x in weights.items() if not (x >= 0 and math.isfinite(x))]
+    if bad:
+        raise ValueError(f"unigram prior weights must be finite and >= 0, got {bad[0][0]!r}: {bad[0][1]}")
+    positive = [x for x in weights.values() if x > 0]
+    if not positive:
+        raise ValueError("the unigram prior gives no word a positive weight")
+    floor = min(positive)
+    w = {v: (weights.get(v) or floor) for v in vocab}
+    total = sum(w.values())
+    return {(v,): x / total for v, x in w.items()}
 
 
 def write_arpa(model: NgramModel, path: str | os.PathLike) -> Path:
@@ -220,9 +253,11 @@ def estimate_arpa(
     path: str | os.PathLike,
     order: int = 3,
     discount_fallback: bool = True,
+    prior: Mapping[str, float] | None = None,
+    prior_weight: float = 0.0,
 ) -> NgramModel:
     """Estimate a modified Kneser-Ney model from ``sentences`` and write it to ``path`` (ARPA)."""
-    model = estimate(sentences, order=order, discount_fallback=discount_fallback)
+    model = estimate(sentences, order=order, discount_fallback=discount_fallback, prior=prior, prior_weight=prior_weight)
     write_arpa(model, path)
     return model
 
@@ -351,6 +386,32 @@ LIBRISPEECH_LM_URLS = (
     "https://openslr.elda.org/resources/11/{name}",
 )
 LIBRISPEECH_LMS = ("4-gram.arpa.gz", "3-gram.arpa.gz", "3-gram.pruned.1e-7.arpa.gz", "3-gram.pruned.3e-7.arpa.gz")
+LIBRISPEECH_LEXICON = "librispeech-lexicon.txt"  # ~200k words, ARPAbet with stress (CMUdict + G2P)
+
+
+def _fetch(name: str, dest: Path) -> None:
+    """Download openslr 11's ``name`` to ``dest`` through a temporary file (no half file is ever left)."""
+    errors = []
+    for url in (u.format(name=name) for u in LIBRISPEECH_LM_URLS):
+        try:
+            log.info("downloading %s", url)
+            with urllib.request.urlopen(url, timeout=60) as resp, atomic_path(dest) as tmp:
+                with open(tmp, "wb") as f:
+                    shutil.copyfileobj(resp, f, length=1 << 20)
+            return
+        except OSError as e:  # URLError and socket errors are OSErrors
+            errors.append(f"{url}: {e}")
+    raise RuntimeError(f"could not download {name} (openslr resource 11):\n  " + "\n  ".join(errors))
+
+
+def download_librispeech_lexicon(out_dir: str | os.PathLike, force: bool = False) -> Path:
+    """The official LibriSpeech pronunciation lexicon (openslr 11) in ``out_dir``; an existing copy is reused."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LIBRISPEECH_LEXICON
+    if force or not path.is_file():
+        _fetch(LIBRISPEECH_LEXICON, path)
+    return path
 
 
 def download_librispeech_lm(out_dir: str | os.PathLike, name: str = "4-gram.arpa.gz", force: bool = False) -> Path:
@@ -368,18 +429,7 @@ def download_librispeech_lm(out_dir: str | os.PathLike, name: str = "4-gram.arpa
     if arpa_path.is_file() and not force:
         return arpa_path
     if not gz_path.is_file() or force:
-        errors = []
-        for url in (u.format(name=name) for u in LIBRISPEECH_LM_URLS):
-            try:
-                log.info("downloading %s", url)
-                with urllib.request.urlopen(url, timeout=60) as resp, atomic_path(gz_path) as tmp:
-                    with open(tmp, "wb") as f:
-                        shutil.copyfileobj(resp, f, length=1 << 20)
-                break
-            except OSError as e:  # URLError and socket errors are OSErrors
-                errors.append(f"{url}: {e}")
-        else:
-            raise RuntimeError("could not download the LibriSpeech LM:\n  " + "\n  ".join(errors))
+        _fetch(name, gz_path)
     with gzip.open(gz_path, "rb") as src, atomic_path(arpa_path) as tmp:
         with open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst, length=1 << 20)

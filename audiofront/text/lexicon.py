@@ -2,7 +2,8 @@
 
 One line per spelling, ``WORD<TAB>tok1 tok2 ...`` (``flashlight.lib.text.dictionary.load_words``).
 The spelling of a word is what the tokenizer makes of it: BPE pieces (the word-initial ``▁`` included,
-since sentencepiece encodes a sentence word by word) or characters. For a character tokenizer with a
+since sentencepiece encodes a sentence word by word), characters, or phones (one line per pronunciation:
+a phone lexicon keeps all of them, e.g. ``READ R EH D`` and ``READ R IY D``). For a character tokenizer with a
 stand-alone word-boundary token (``|`` or ``▁``) the boundary is left out of the spellings: the decoder
 treats it as its "silence" between words, so the last word of an utterance needs no trailing boundary.
 """
@@ -18,6 +19,7 @@ from ..utils.io import atomic_write_text
 
 BOUNDARY_TOKENS = ("|", "▁")
 SPECIAL_WORDS = ("<s>", "</s>", "<unk>")
+UNKNOWN_TOKEN = "<unk>"  # the tokenizers' token for what they cannot spell
 
 
 class TokenizerLike(Protocol):
@@ -30,6 +32,8 @@ class TokenizerLike(Protocol):
 def word_boundary_token(tokenizer: TokenizerLike) -> str | None:
     """The stand-alone word-boundary token of a character tokenizer, or None (BPE or no boundary)."""
     kind = getattr(tokenizer, "kind", None)
+    if kind == "phone":
+        return getattr(tokenizer, "word_boundary", None)
     if kind is None:  # infer: a character inventory has (nearly) only one-character tokens
         ordinary = [t for i, t in enumerate(tokenizer.tokens) if i != tokenizer.blank_id and not t.startswith("<")]
         kind = "char" if ordinary and sum(len(t) == 1 for t in ordinary) >= 0.9 * len(ordinary) else "bpe"
@@ -47,6 +51,7 @@ class Lexicon:
 
     spellings: dict[str, list[list[str]]] = field(default_factory=dict)
     sil_token: str | None = None  # the token the decoder may emit between words (None: the CTC blank)
+    dropped: list[str] = field(default_factory=list)  # words from_tokenizer could not spell
 
     def __len__(self) -> int:
         return len(self.spellings)
@@ -55,26 +60,42 @@ class Lexicon:
         return word in self.spellings
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: TokenizerLike, words: Iterable[str]) -> "Lexicon":
+    def from_tokenizer(cls, tokenizer: TokenizerLike, words: Iterable[str], droppable: Iterable[str] = ()) -> "Lexicon":
+        """Spell ``words``; a word of ``droppable`` whose spelling needs ``<unk>`` (a character the tokenizer
+        never saw) or that has no spelling at all is left out, and listed in :attr:`dropped`."""
         boundary = word_boundary_token(tokenizer)
+        droppable = set(droppable)
+        dropped: list[str] = []
         spellings: dict[str, list[list[str]]] = {}
         for word in sorted(set(words)):
             if word in SPECIAL_WORDS or not word.strip():
                 continue
             if any(c.isspace() for c in word):
                 raise ValueError(f"lexicon word {word!r} contains white space")
-            spelling = [tokenizer.tokens[i] for i in tokenizer.encode(word)]
-            if boundary is not None:
-                while spelling and spelling[0] == boundary:
-                    spelling.pop(0)
-                while spelling and spelling[-1] == boundary:
-                    spelling.pop()
-            if not spelling:
+            if hasattr(tokenizer, "spellings"):  # phones: every pronunciation of the word
+                candidates = tokenizer.spellings(word)
+            else:
+                candidates = [[tokenizer.tokens[i] for i in tokenizer.encode(word)]]
+            kept: list[list[str]] = []
+            for spelling in candidates:
+                if boundary is not None:
+                    while spelling and spelling[0] == boundary:
+                        spelling.pop(0)
+                    while spelling and spelling[-1] == boundary:
+                        spelling.pop()
+                if tokenizer.blank_id < len(tokenizer.tokens) and tokenizer.tokens[tokenizer.blank_id] in spelling:
+                    raise ValueError(f"the spelling of {word!r} contains the CTC blank: {spelling}")
+                if spelling and spelling not in kept:
+                    kept.append(spelling)
+            if word in droppable and (not kept or any(UNKNOWN_TOKEN in s for s in kept)):
+                dropped.append(word)
+                continue
+            if not kept:
                 raise ValueError(f"the tokenizer gives no tokens for the word {word!r}")
-            if tokenizer.blank_id < len(tokenizer.tokens) and tokenizer.tokens[tokenizer.blank_id] in spelling:
-                raise ValueError(f"the spelling of {word!r} contains the CTC blank: {spelling}")
-            spellings[word] = [spelling]
-        return cls(spellings, sil_token=boundary)
+            spellings[word] = kept
+        lexicon = cls(spellings, sil_token=boundary)
+        lexicon.dropped = dropped
+        return lexicon
 
     def write(self, path: str | os.PathLike) -> Path:
         lines = [f"{w}\t{' '.join(s)}" for w, ss in sorted(self.spellings.items()) for s in ss]

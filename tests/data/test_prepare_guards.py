@@ -145,7 +145,7 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         (lang + ["--cuts", str(tmp_path / "none.jsonl.gz")], "--cuts: " + str(tmp_path / "none.jsonl.gz") + " does not exist"),
         (lang + ["--cuts", recs], "is a RecordingSet manifest"),
         (lang + ["--cuts", cuts, "--lm-order", "1"], "--lm-order must be at least 2"),
-        (lang + ["--cuts", cuts, "--tokenizer", "words"], "--tokenizer must be one of bpe, char, got 'words'"),
+        (lang + ["--cuts", cuts, "--tokenizer", "words"], "--tokenizer must be one of bpe, char, phone, got 'words'"),
         (lang + ["--cuts", cuts, "--vocab-size", "0"], "--vocab-size must be at least 2"),
     ]
 

@@ -1,0 +1,52 @@
+"""Top-k labels of one audio file for every head of a classifier checkpoint.
+
+A clip is scored as in evaluation (:func:`audiofront.models.classifier.clip_logits`): the mean logits of
+its training-length windows; a ``single`` head gives softmax probabilities (they sum to 1 over its
+classes), a ``multi`` head one sigmoid probability per class (each label on its own).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from .audio import Audio
+
+
+class Classifier:
+    def __init__(self, checkpoint: str | os.PathLike, device: str = "cpu", top_k: int = 5):
+        from ..tasks import load_model
+
+        if top_k < 1:
+            raise UserError(f"--top-k must be at least 1, got {top_k}")
+        task, model = load_model(checkpoint, device=device)
+        if task.name != "classify":
+            raise UserError(
+                f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; classify needs a classifier "
+                "(use `audiofront transcribe` for asr)"
+            )
+        self.task, self.model, self.device, self.top_k = task, model, device, int(top_k)
+        self.sample_rate = int(task.sample_rate)
+
+    def classify(self, audio: Audio) -> dict[str, list[tuple[str, float]]]:
+        """``{head: [(label, probability), ...]}``, the ``top_k`` most probable labels, best first."""
+        from ..models.classifier import clip_logits
+
+        if audio.sample_rate != self.sample_rate:
+            raise ValueError(f"audio at {audio.sample_rate} Hz given to a {self.sample_rate} Hz model (a bug)")
+        x = torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))[None].to(self.device)
+        lens = torch.tensor([x.shape[1]], device=self.device)
+        heads = self.task.heads
+        with torch.inference_mode():
+            logits = clip_logits(self.model, x, lens, self.task.window, heads=[h["name"] for h in heads])
+        out: dict[str, list[tuple[str, float]]] = {}
+        for h in heads:
+            z = logits[h["name"]][0].float().cpu()
+            probs = z.softmax(-1) if h["kind"] == "single" else z.sigmoid()
+            k = min(self.top_k, probs.shape[0])
+            top = torch.topk(probs, k)
+            out[h["name"]] = [(str(h["classes"][i]), float(p)) for p, i in zip(top.values, top.indices)]
+        return out
