@@ -116,6 +116,18 @@ def scan_part(root: Path, part: str, report: DataReport) -> list[tuple[str, Path
     return entries
 
 
+def select_parts(root: Path, parts: Optional[Sequence[str]]) -> list[str]:
+    """The parts to read under ``root``: ``parts`` (each must exist) or, if none are given, every part found."""
+    found = _find_parts(root)
+    chosen = list(parts) if parts else found
+    if not chosen:
+        raise UserError(f"no LibriSpeech part (speaker/chapter/*.flac) under {root}")
+    missing = [p for p in chosen if p not in found]
+    if missing:
+        raise UserError(f"LibriSpeech part(s) {', '.join(missing)} not found in {root} (found: {', '.join(found) or 'none'})")
+    return chosen
+
+
 @holds_prepare_lock("librispeech")
 def prepare_librispeech(
     corpus_dir: str | os.PathLike,
@@ -140,15 +152,7 @@ def prepare_librispeech(
         root = download(corpus_dir, parts or MINI_LIBRISPEECH_PARTS)
     else:
         root = find_corpus_root(corpus_dir)
-    found = _find_parts(root)
-    parts = list(parts) if parts else found
-    if not parts:
-        raise UserError(f"no LibriSpeech part (speaker/chapter/*.flac) under {root}")
-    missing = [p for p in parts if p not in found]
-    if missing:
-        raise UserError(
-            f"LibriSpeech part(s) {', '.join(missing)} not found in {root} (found: {', '.join(found) or 'none'})"
-        )
+    parts = select_parts(root, parts)
 
     report = DataReport("librispeech")
     entries = []

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 
 from ..errors import UserError
 from .checks import DataReport, check_format, drop_duplicate_ids, probe_many
-from .librispeech import _find_parts, _read_speakers, find_corpus_root, scan_part
+from .librispeech import _read_speakers, find_corpus_root, scan_part, select_parts
 from .lock import holds_prepare_lock
 from .manifests import Utterance, build_manifests, write_manifests
 
@@ -99,13 +99,7 @@ def prepare_librispeech_speakers(
     if not os.path.isdir(corpus_dir):
         raise UserError(f"LibriSpeech folder {corpus_dir} does not exist (expected PART/SPEAKER/CHAPTER/*.flac and SPEAKERS.TXT)")
     root = find_corpus_root(corpus_dir).resolve()
-    found = _find_parts(root)
-    parts = list(parts) if parts else found
-    if not parts:
-        raise UserError(f"no LibriSpeech part (speaker/chapter/*.flac) under {root}")
-    missing = [p for p in parts if p not in found]
-    if missing:
-        raise UserError(f"LibriSpeech part(s) {', '.join(missing)} not found in {root} (found: {', '.join(found) or 'none'})")
+    parts = select_parts(root, parts)
     speakers_txt = root / "SPEAKERS.TXT"
     if not speakers_txt.is_file():
         raise UserError(f"{speakers_txt} not found: the speaker sex labels come from LibriSpeech's SPEAKERS.TXT")

@@ -316,7 +316,7 @@ def write_png(panels: Sequence[Panel], path: str | os.PathLike, title: str = "",
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from ..utils.io import atomic_path
+    from ..utils.io import atomic_save_png
 
     rows, cols = grid_shape(len(panels), 200)
     fig = Figure(figsize=(6.4 * cols, 4.0 * rows), layout="constrained")
@@ -370,8 +370,4 @@ def write_png(panels: Sequence[Panel], path: str | os.PathLike, title: str = "",
         axes[n // cols][n % cols].set_visible(False)
     if title:
         fig.suptitle(title)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a figure to share: the usual permissions, not mkstemp's 0600
+    atomic_save_png(fig, path, dpi)

@@ -110,7 +110,7 @@ def write_bars_png(groups: dict[str, list[Bar]], path: str | os.PathLike, title:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..utils.io import atomic_path
+    from ..utils.io import atomic_save_png
 
     cols = min(3, len(groups))
     rows = math.ceil(len(groups) / cols)
@@ -136,11 +136,7 @@ def write_bars_png(groups: dict[str, list[Bar]], path: str | os.PathLike, title:
         axes[n // cols][n % cols].set_visible(False)
     if title:
         fig.suptitle(title)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+    atomic_save_png(fig, path, dpi)
 
 
 def bars_from_study(summary: dict, tasks: Optional[Sequence[str]] = None) -> dict[str, list[Bar]]:

@@ -110,3 +110,9 @@ def remove_stale_tmp_files(directory: str | os.PathLike, pattern: str = ".*.tmp"
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
+
+
+def atomic_save_png(fig: Any, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Write a matplotlib figure as PNG atomically (with the usual permissions of a new file)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
