@@ -1,4 +1,4 @@
-"""``audiofront prepare demo | librispeech | yesno``: lhotse manifests of a corpus (a thin layer over
+"""``audiofront prepare demo | librispeech | yesno | folder``: lhotse manifests of a corpus (a thin layer over
 :mod:`audiofront.data`). Other modules add commands to :data:`app` (``prepare lang``, classification
 corpora)."""
 
@@ -98,3 +98,20 @@ def yesno(
     except ValueError as e:
         _fail("yesno", e)
     Console().print("yesno: " + ", ".join(f"{k}: {v} cuts" for k, v in counts.items()))
+
+
+@app.command("folder", help="Unlabelled audio: cuts from every audio file below a folder (any rate or channel count).")
+def folder(
+    corpus_dir: Path = typer.Option(..., "--corpus-dir", help="the folder; every audio file below it (sub-folders too)"),
+    out_dir: Path = typer.Option(Path("data/folder"), "--out-dir", help="where the manifests go"),
+    sample_rate: int = typer.Option(16000, "--sample-rate", help="the rate of the cuts (other rates are resampled)"),
+    name: str = typer.Option("folder", "--name", help="manifest prefix: NAME_cuts_all.jsonl.gz, NAME_report.txt"),
+    num_workers: int = typer.Option(0, "--num-workers", help="threads decoding the audio to check it (0: every core)"),
+) -> None:
+    from ..data.folder import prepare_folder
+
+    try:
+        n, report = prepare_folder(corpus_dir, out_dir, sample_rate=sample_rate, name=name, num_workers=_workers(num_workers))
+    except ValueError as e:
+        _fail("folder", e)
+    Console().print(f"{name}: {n} cuts in {out_dir}/{name}_cuts_all.jsonl.gz ({report.num_excluded} file(s) left out)")

@@ -122,6 +122,12 @@ def main(
         False, "--overwrite", help="start afresh in an EXP_DIR that holds a run: it is moved to EXP_DIR.bakN/ first"
     ),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="rich progress bar"),
+    init_from: Optional[Path] = typer.Option(
+        None, "--init-from", help="checkpoint to start the frontend and encoder from (any task's; training.init_parts)"
+    ),
+    freeze: Optional[str] = typer.Option(
+        None, "--freeze", help="parts kept frozen, parameters and batch-norm statistics: frontend | frontend,encoder"
+    ),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="any option key=value, dotted: training.lr=1e-3, encoder_conf.num_layers=2"),
 ) -> None:
     """Train a model; writes EXP_DIR/checkpoints/*.pt, last.pt, avg.pt, train.log and tensorboard/."""
@@ -152,6 +158,8 @@ def main(
                 "num_threads": num_threads,
                 "save_every_steps": save_every_steps,
                 "progress": progress,
+                "init_from": str(init_from) if init_from else None,
+                "freeze": freeze,
             },
             parse_conf(set_),
         )
@@ -159,7 +167,12 @@ def main(
         the_task = build_task(name, task_cfg)
         # everything the user wrote is checked here, before any file is written or data is read: the
         # frontend and encoder options (by building the model once) and the device
-        the_task.build_model()
+        model = the_task.build_model()
+        if trainer_cfg.init_from or trainer_cfg.freeze:
+            # a checkpoint that does not fit, or an unknown part, is refused before the exp dir is touched
+            from ..training.transfer import check_transfer
+
+            check_transfer(the_task, model, trainer_cfg.init_from, trainer_cfg.init_parts, trainer_cfg.freeze)
         from ..utils.device import resolve_device
 
         resolve_device(trainer_cfg.device)

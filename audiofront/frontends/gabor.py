@@ -16,10 +16,12 @@ Constraints (as LEAF's GaborConstraint), applied by clamping in every forward pa
   rad/sample: between ``1/K`` and ``1/4`` of the sample rate (``2/K`` and ``1/2`` of the Nyquist band).
 
 Initialisation: ``mel`` puts the centres and FWHMs on those of the triangular mel filters of the same count
-and range (:func:`melscale.mel_centers_and_fwhm`); ``random`` draws centres uniformly over the same range and
-FWHMs log-uniformly between the narrowest and widest mel FWHM (then sorts the filters by centre for
-readability), following the self-supervised frontends paper's finding that random initialisation can
-match mel.
+and range (:func:`melscale.mel_centers_and_fwhm`); ``random`` draws centres uniformly over the whole analysis
+band ``min_hz .. max_hz`` (set them to 0 and Nyquist for the full band) and FWHMs log-uniformly over their
+whole allowed range (``sample_rate / K`` to ``sample_rate / 4``, the constraint below), then sorts the
+filters by centre for readability: the random initialisation of the self-supervised frontends paper
+(Yadav & Zeghidour 2022), which found it beats mel under self-supervision. (Before, the widths were drawn
+only between the narrowest and widest mel FWHM, a mel-like prior.)
 
 :func:`gabor_energy_direct` is the obviously-correct reference of the filtering: it builds the impulse
 responses and convolves at full rate with zero 'same' padding. Faster implementations are tested against it.
@@ -97,7 +99,9 @@ class GaborFilterbank(nn.Module):
         if init == "random":
             u = torch.rand(2, n_filters, generator=generator, dtype=torch.float64)
             center_hz = (min_hz + (max_hz - min_hz) * u[0]).sort().values
-            lo, hi = math.log(float(fwhm_hz.min())), math.log(float(fwhm_hz.max()))
+            # widths over their whole allowed range (the constraint's FWHM bounds, sample_rate / K to
+            # sample_rate / 4), log-uniform so that narrow and wide filters are equally likely per octave
+            lo, hi = math.log(sample_rate / kernel_size), math.log(sample_rate / 4.0)
             fwhm_hz = torch.exp(lo + (hi - lo) * u[1])
         elif init != "mel":
             raise ValueError(f"unknown Gabor init {init!r}; choose 'mel' or 'random'")

@@ -7,7 +7,8 @@ parameters per filter, both at least 50 Hz), truncated to ``window_length`` (401
     h[n] = (2 f2 sinc(2 f2 n) - 2 f1 sinc(2 f1 n)) * hamming[n],   n = -200 .. 200,  f in cycles per sample
 
 (``sinc(x) = sin(pi x) / (pi x)``; the pass band has gain ~1). Initialised with the band edges equally spaced
-on the mel scale from ``min_hz`` to ``max_hz`` (so filter ``i`` spans mel points ``i`` and ``i + 1``).
+on the mel scale from ``min_hz`` to ``max_hz`` (so filter ``i`` spans mel points ``i`` and ``i + 1``), or
+(``init="random"``) with both cut-offs of each filter drawn uniformly over ``min_hz .. max_hz``.
 
 ``sincnet``, in the order of LEAF's SincNet baseline::
 
@@ -63,10 +64,13 @@ class SincFilters(nn.Module):
         min_hz: float = 60.0,
         max_hz: float = 7800.0,
         learnable: bool = True,
+        init: str = "mel",
     ):
         super().__init__()
         if n_filters < 1:
             raise ValueError(f"sinc filters need n_filters >= 1, got {n_filters}")
+        if init not in ("mel", "random"):
+            raise ValueError(f"sinc filters: unknown init {init!r}; choose 'mel' or 'random'")
         if window_length < 1 or window_length % 2 == 0:
             raise ValueError(f"sinc filters need an odd window_length (centred taps), got {window_length}")
         if min_low_hz < 0 or min_band_hz <= 0:
@@ -82,9 +86,18 @@ class SincFilters(nn.Module):
         self.sample_rate = sample_rate
         self.min_low_hz = float(min_low_hz)
         self.min_band_hz = float(min_band_hz)
-        edges = mel_to_hz(torch.linspace(float(hz_to_mel(min_hz)), float(hz_to_mel(max_hz)), n_filters + 1, dtype=torch.float64))
-        low = (edges[:-1] - min_low_hz).float()
-        band = (edges[1:] - edges[:-1] - min_band_hz).clamp(min=0).float()
+        if init == "mel":
+            edges = mel_to_hz(torch.linspace(float(hz_to_mel(min_hz)), float(hz_to_mel(max_hz)), n_filters + 1, dtype=torch.float64))
+            f1, f2 = edges[:-1], edges[1:]
+        else:
+            # two cut-offs per filter drawn uniformly over min_hz .. max_hz (torch's global generator),
+            # the lower one is the low cut-off; filters sorted by the middle of their band for readability
+            pairs = (min_hz + (max_hz - min_hz) * torch.rand(n_filters, 2, dtype=torch.float64)).sort(dim=1).values
+            pairs[:, 1] = torch.maximum(pairs[:, 1], pairs[:, 0] + min_band_hz).clamp(max=nyquist)  # the band's floor
+            pairs = pairs[pairs.mean(dim=1).argsort()]
+            f1, f2 = pairs[:, 0], pairs[:, 1]
+        low = (f1 - min_low_hz).float()
+        band = (f2 - f1 - min_band_hz).clamp(min=0).float()
         if learnable:
             self.low_hz = nn.Parameter(low)
             self.band_hz = nn.Parameter(band)
@@ -129,7 +142,9 @@ class SincNetConfig(FrontendConfig):
 
     n_filters: number of sinc band-pass filters; window_length: their taps (401) and the pooling window;
     hop_length: frame hop (160); min_low_hz, min_band_hz: lowest low cut-off and narrowest band (50 Hz);
-    min_hz, max_hz: the mel range of the initial band edges; negative_slope: of the LeakyReLU (0.2);
+    min_hz, max_hz: the range of the initial band edges; init: "mel" (edges equally spaced on the mel scale)
+    | "random" (each filter's two cut-offs uniform over min_hz .. max_hz, as in the self-supervised frontends
+    paper's random initialisation); negative_slope: of the LeakyReLU (0.2);
     floor: pooled values are floored here before normalisation (1e-5, as in LEAF); freeze_filters: keep the
     cut-offs fixed.
     impl: "fast" (default: FFT blocks with the activation and pooling fused, custom backward, see
@@ -148,6 +163,7 @@ class SincNetConfig(FrontendConfig):
     floor: float = 1e-5
     freeze_filters: bool = False
     impl: Literal["fast", "direct"] = "fast"
+    init: Literal["mel", "random"] = "mel"
 
 
 class _SincFrontend(FilterbankFrames, Frontend):
@@ -164,7 +180,7 @@ class _SincFrontend(FilterbankFrames, Frontend):
             raise ValueError(f"{self.name}: impl must be 'fast' or 'direct', got {c.impl!r}")
         self.sinc = SincFilters(
             c.n_filters, c.window_length, c.sample_rate, c.min_low_hz, c.min_band_hz, c.min_hz, c.max_hz,
-            learnable=not c.freeze_filters,
+            learnable=not c.freeze_filters, init=c.init,
         )
 
     def filter_outputs(self, waveforms: Tensor, first_position: int) -> Tensor:

@@ -82,7 +82,44 @@ class FilterReport:
                 "db_floor": DB_FLOOR,
             },
             "inspection": {key: _tolist(value) for key, value in self.inspection.items()},
+            "summary": summary_numbers(self),
         }
+
+
+HIGH_BAND_HZ = 4000.0
+HISTOGRAM_BIN_HZ = 500.0
+
+
+def summary_numbers(report: "FilterReport") -> dict[str, Any]:
+    """The figures the self-supervised frontends paper discusses (Yadav & Zeghidour 2022, section 4):
+
+    - ``share_above_4khz``: share of the filters whose centre lies above 4 kHz;
+    - ``mean_mel_distance``: mean absolute distance, in mels, between the filters' centres and those of
+      the mel filterbank of the same count and range, both sorted (learned filters may swap places);
+    - ``center_histogram``: counts of centres in 500 Hz bins from 0 Hz to Nyquist (``edges_hz``).
+    Pooling widths and PCEN parameters are in ``inspection``.
+    """
+    from ..frontends.melscale import hz_to_mel
+
+    centres = report.center_hz.double()
+    n = int(centres.numel())
+    nyquist = report.sample_rate / 2.0
+    n_bins = max(1, math.ceil(nyquist / HISTOGRAM_BIN_HZ))
+    edges = [min(nyquist, i * HISTOGRAM_BIN_HZ) for i in range(n_bins + 1)]
+    counts = [0] * n_bins
+    for c in centres.tolist():
+        if math.isfinite(c):
+            counts[min(n_bins - 1, max(0, int(c // HISTOGRAM_BIN_HZ)))] += 1
+    distance = None
+    if n and report.mel_center_hz.numel() == n:
+        mine = hz_to_mel(centres.sort().values)
+        ref = hz_to_mel(report.mel_center_hz.double().sort().values)
+        distance = float((mine - ref).abs().mean())
+    return {
+        "share_above_4khz": float((centres > HIGH_BAND_HZ).double().mean()) if n else None,
+        "mean_mel_distance": _finite(distance),
+        "center_histogram": {"edges_hz": edges, "counts": counts},
+    }
 
 
 def load_for_inspection(spec: str, conf: Optional[dict[str, Any]] = None) -> Frontend:

@@ -88,6 +88,12 @@ class Task(abc.ABC):
         loss, stats = self.loss(model, batch)
         return {"loss": float(loss), **stats}
 
+    def model_parts(self, model: nn.Module) -> dict[str, list[str]]:
+        """The parts of ``model`` that ``--init-from`` loads and ``--freeze`` freezes, by name: ``{part:
+        [submodule attribute names]}``. Default: every top-level submodule is its own part; tasks group
+        modules that only make sense together (a frontend and the normalisation of its output)."""
+        return {name: [name] for name, _ in model.named_children()}
+
     # ---- checkpoints ------------------------------------------------------------------------------
     def checkpoint_extra(self) -> dict[str, Any]:
         """Anything else the task wants in each checkpoint (e.g. the tokenizer dir, label names)."""

@@ -337,6 +337,10 @@ class ClassifyTask(Task):
     def model_config(self) -> dict[str, Any]:
         return copy.deepcopy(self.config)
 
+    def model_parts(self, model: nn.Module) -> dict[str, list[str]]:
+        # the feature norm's statistics describe the frontend's output: they travel (and freeze) with it
+        return {"frontend": ["frontend", "feature_norm"], "encoder": ["encoder"], "heads": ["heads"]}
+
     def checkpoint_extra(self) -> dict[str, Any]:
         return {"classes": {h["name"]: list(h["classes"]) for h in self.heads}}
 

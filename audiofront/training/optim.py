@@ -1,8 +1,8 @@
-"""AdamW and the one-cycle learning-rate schedule.
+"""AdamW and the learning-rate schedules: one-cycle (the default) and cosine with linear warm-up.
 
 The schedule is our own ``LambdaLR`` rather than ``torch.optim.lr_scheduler.OneCycleLR`` because with
 dynamic bucketing the number of steps is only estimated in advance: OneCycleLR raises past its
-``total_steps``, ours stays at the final learning rate.
+``total_steps``, ours stays at the final learning rate. The cosine schedule is built the same way.
 """
 
 from __future__ import annotations
@@ -53,3 +53,32 @@ def build_one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, pct_star
         return one_cycle_factor(step, total_steps, pct_start, div_factor, final_div_factor)
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0, final_factor: float = 0.0) -> float:
+    """Multiplier of the peak learning rate at ``step`` (0-based): linear warm-up, then cosine decay.
+
+    Warm-up: ``(step + 1) / warmup_steps`` over the first ``warmup_steps`` steps (the first step already
+    moves, unlike a warm-up from 0); then half a cosine from 1 down to ``final_factor`` at ``total_steps``,
+    and ``final_factor`` after that (the step count is an estimate with dynamic bucketing).
+    The COLA recipe's schedule (AdamW, warm-up, cosine decay).
+    """
+    total_steps = max(1, int(total_steps))
+    warmup_steps = max(0, int(warmup_steps))
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    t = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return final_factor + (1.0 - final_factor) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def build_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0,
+                 final_factor: float = 0.0) -> torch.optim.lr_scheduler.LambdaLR:
+    """A ``LambdaLR`` following :func:`cosine_factor` (the optimiser's ``lr`` is the peak)."""
+
+    def factor(step: int) -> float:
+        return cosine_factor(step, total_steps, warmup_steps, final_factor)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+SCHEDULES = ("one-cycle", "cosine")

@@ -3,8 +3,9 @@
     trainer = Trainer(task, TrainConfig(exp_dir="exp/x", num_epochs=10, lr=1e-3))
     trainer.fit(resume=False)
 
-What it does: AdamW with a one-cycle schedule, gradient clipping, bf16 autocast on GPU only, seeding,
-TensorBoard scalars, a rich progress bar (loss, lr, audio-seconds per second), atomic checkpoints
+What it does: AdamW with a one-cycle (default) or warm-up + cosine schedule, gradient clipping, bf16
+autocast on GPU only, seeding, parts started from another checkpoint and frozen (``init_from``,
+``freeze``; :mod:`audiofront.training.transfer`), TensorBoard scalars, a rich progress bar (loss, lr, audio-seconds per second), atomic checkpoints
 (``checkpoints/step-N.pt`` every ``save_every_steps``, ``checkpoints/epoch-N.pt``, ``last.pt``), exact
 ``resume`` (model, optimiser, scheduler, data position, RNG states; from the newest checkpoint that can
 be read), ``avg.pt`` averaged over the last epochs, DDP when launched by torchrun. A fresh run never
@@ -56,7 +57,8 @@ from .checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from .optim import build_one_cycle, build_optimizer
+from .optim import SCHEDULES, build_cosine, build_one_cycle, build_optimizer
+from .transfer import freeze_parts, init_from_checkpoint, parse_parts
 
 log = logging.getLogger("audiofront.train")
 
@@ -68,7 +70,7 @@ class TrainConfig:
     exp_dir: str = "exp/run"
     num_epochs: int = 10  # 0: no limit on epochs (then max_steps must be > 0)
     max_steps: int = 0  # > 0: stop after this many optimiser steps (and size the schedule by it)
-    lr: float = 1e-3  # peak learning rate of the one-cycle schedule
+    lr: float = 1e-3  # peak learning rate of the schedule
     weight_decay: float = 1e-2
     betas: tuple = (0.9, 0.98)
     pct_start: float = 0.1  # warm-up share of the schedule
@@ -87,6 +89,11 @@ class TrainConfig:
     tensorboard: bool = True
     valid_every_epochs: int = 1
     max_nonfinite_steps: int = 5  # stop with an error after this many consecutive non-finite losses (0: never)
+    schedule: str = "one-cycle"  # one-cycle (pct_start, div_factor, final_div_factor) | cosine (warmup_steps)
+    warmup_steps: int = 0  # cosine: linear warm-up steps before the decay
+    init_from: str = ""  # a checkpoint to copy init_parts from before training (see training/transfer.py)
+    init_parts: str = "frontend,encoder"  # the task's model parts --init-from loads (comma separated)
+    freeze: str = ""  # model parts kept frozen, parameters and buffers (e.g. frontend,encoder)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
@@ -122,7 +129,7 @@ class TrainConfig:
     def check(self) -> "TrainConfig":
         """Refuse settings that would train nothing or fail later (one :class:`UserError` naming the value)."""
         ints = ("num_epochs", "max_steps", "save_every_steps", "keep_last_steps", "average_last", "num_threads",
-                "max_nonfinite_steps")
+                "max_nonfinite_steps", "warmup_steps")
         for name in ints:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int):
@@ -140,6 +147,8 @@ class TrainConfig:
                 raise UserError(f"training option {name} must be a whole number >= 1, got {v!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise UserError(f"training option lr (--lr) must be a positive number, got {self.lr!r}")
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"training option schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +245,12 @@ class Trainer:
         bad = first_non_plain({"task": self.task.checkpoint_entry(), "training": cfg.to_dict()})
         if bad:
             raise UserError(f"the config cannot be stored in a checkpoint: {bad} is not a string, number, list or mapping")
+        if cfg.init_from:
+            # on --resume the checkpoint's weights replace these below; loading still checks the fit
+            init_from_checkpoint(self.task, model, cfg.init_from, parse_parts(cfg.init_parts, "training.init_parts"))
+        if cfg.freeze and not cfg.init_from and info.is_main:
+            log.warning("--freeze %s without --init-from: the frozen parts keep their initial weights", cfg.freeze)
+        freeze_parts(self.task, model, parse_parts(cfg.freeze, "--freeze"))  # before the optimiser: frozen = not in it
         optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay, cfg.betas)
         loader = self.task.train_loader(world_size=info.world_size, rank=info.rank)
         valid_loader = self.task.valid_loader(world_size=info.world_size, rank=info.rank)
@@ -274,7 +289,10 @@ class Trainer:
             if per_epoch == 0:
                 raise UserError(f"the training data make no batch: {self.task.no_batch_reason(info.world_size)}")
             state.total_steps = max(1, per_epoch * cfg.num_epochs)
-        scheduler = build_one_cycle(optimizer, state.total_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
+        if cfg.schedule == "cosine":
+            scheduler = build_cosine(optimizer, state.total_steps, cfg.warmup_steps)
+        else:
+            scheduler = build_one_cycle(optimizer, state.total_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
 
         if ckpt is not None:
             model.load_state_dict(ckpt["model"])

@@ -45,6 +45,13 @@ def setup(tmp_path_factory):
 
 def test_sigkill_then_resume_matches_uninterrupted(setup):
     root, recipe = setup
+    check_sigkill_resume(recipe, root)
+
+
+def check_sigkill_resume(recipe: Path, root: Path) -> None:
+    """Train ``recipe`` (which must save every 2 steps and run >= 10 steps) once uninterrupted and once
+    killed after step 4 and resumed; the weights, optimiser moments and averaged model must be identical.
+    Shared by the tests of other tasks (``tests/training/test_cola_resume.py``)."""
     ref_exp, cut_exp = root / "ref", root / "killed"
     done = subprocess.run(_cmd(recipe, ref_exp), env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Self-supervised learnable frontends (Yadav & Zeghidour, Interspeech 2022): COLA pretraining of
+# mel / LEAF / SincNet (mel or random initialisation) on unlabelled audio, then linear probes.
+#
+#   bash egs/ssl/run.sh                                   # the study (LibriSpeech train-clean-5 as unlabelled audio)
+#   bash egs/ssl/run.sh --unlabelled-dir /my/audio         # pretrain on any folder of audio (any rate, any channels)
+#   bash egs/ssl/run.sh --pretrain-steps 3 --probe-epochs 1 --probe-max-steps 3 --probe-tasks fsdd-digits \
+#        --configs "mel leaf_random" --tag tiny            # a smoke run of every stage (a few minutes)
+#
+# Stages:
+#   0  prepare the unlabelled set (`prepare folder`) -> data/unlabelled/
+#   1  prepare the probe tasks' data                  -> data/<task>/
+#   2  COLA pretraining of each configuration         -> exp/<tag>/cola/<config>/
+#   3  linear probe of each configuration on each task (--freeze $probe_freeze) -> exp/<tag>/probe/<task>/<config>/seed<N>/
+#   4  supervised baselines: the same encoder from scratch on each task  -> exp/<tag>/probe/<task>/supervised-<frontend>/seed<N>/
+#   5  evaluate every probe and baseline on its task's test set (whole clips)
+#   6  score: accuracy with 95% CI and the paired bootstrap against the mel probe, per run; then the table
+#      (`audiofront plot study`: every task x system, bootstrap against mel pooled over tasks) -> exp/<tag>/summary/
+#   7  draw the learned filters of each pretrained frontend against mel (and its supervised counterpart)
+# A finished stage leaves a stageN.NAME.done marker in its output folder and is skipped next time;
+# --force true reruns it (a training stage then starts afresh; the old run is moved to EXP.bakN).
+#
+# Configurations (--configs): mel, leaf_mel, leaf_random, sincnet_mel, sincnet_random.
+# Probe tasks (--probe-tasks): fsdd-digits and fsdd-speaker work from ../shared/data/fsdd;
+# librispeech-speaker and demo-accent use the preparers of the classification study (egs/leaf_study):
+# their data stage is below (prepare_task), written against those commands.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=0
+stop_stage=7
+force=false
+tag=study                    # experiment name: exp/<tag>/
+shared=../../../shared/data
+unlabelled_dir=             # default: $shared/LibriSpeech/train-clean-5
+configs="mel leaf_mel leaf_random sincnet_mel sincnet_random"
+probe_tasks="fsdd-digits fsdd-speaker librispeech-speaker demo-accent"
+probe_freeze=frontend,encoder   # the linear probe; "frontend" fine-tunes the encoder, "none" everything
+seed=0                       # the probes' and baselines' training seed (exp/.../seed<N>/)
+supervised_frontends="mel"   # the supervised-from-scratch baselines (any frontends)
+cola_config=../../recipes/ssl_cola.yaml
+probe_config=../../recipes/ssl_probe.yaml
+pretrain_steps=              # override the recipe's max_steps (the same for every configuration)
+batch_size=                  # override the pretraining batch size
+probe_epochs=                # override the probe recipe's num_epochs
+probe_max_steps=             # e.g. 3: a smoke run of the probes and baselines
+num_threads=2
+train_opts=                  # more `audiofront train` options for every training stage
+recipe_options="stage stop_stage force tag shared unlabelled_dir configs probe_tasks probe_freeze seed supervised_frontends
+  cola_config probe_config pretrain_steps batch_size probe_epochs probe_max_steps num_threads train_opts"
+. ../utils/parse_options.sh
+. ../utils/stages.sh
+
+unlabelled_dir=${unlabelled_dir:-$shared/LibriSpeech/train-clean-5}
+exp=exp/$tag
+mkdir -p "$exp"
+
+# ---- configurations: frontend name and options (the probe uses the same ones) ------------------------
+frontend_of() {
+  case "$1" in
+    mel) echo mel ;;
+    leaf_mel|leaf_random) echo leaf ;;
+    sincnet_mel|sincnet_random) echo sincnet ;;
+    *) echo "$0: unknown configuration $1 (mel leaf_mel leaf_random sincnet_mel sincnet_random)" >&2; exit 1 ;;
+  esac
+}
+frontend_conf_of() {
+  case "$1" in
+    *_random) echo "init=random" ;;
+    leaf_mel|sincnet_mel) echo "init=mel" ;;
+    *) echo "" ;;
+  esac
+}
+for c in $configs; do frontend_of "$c" >/dev/null; done
+
+# ---- probe tasks: data folder, train/test cuts, label --------------------------------------------------
+# (one place to add a task: a case here and one in prepare_task)
+task_info() {  # sets data, train_cuts, test_cuts, label
+  case "$1" in
+    fsdd-digits) data=data/fsdd_theo; train_cuts=$data/fsdd_cuts_train.jsonl.gz; test_cuts=$data/fsdd_cuts_test.jsonl.gz; label=digit ;;
+    fsdd-speaker) data=data/fsdd_index; train_cuts=$data/fsdd_cuts_train.jsonl.gz; test_cuts=$data/fsdd_cuts_test.jsonl.gz; label=speaker ;;
+    librispeech-speaker) data=data/librispeech_speakers; train_cuts=$data/librispeech_speakers_cuts_train.jsonl.gz
+      test_cuts=$data/librispeech_speakers_cuts_test.jsonl.gz; label=speaker ;;
+    demo-accent) data=data/demo_accents; train_cuts=$data/demo_accents_cuts_train.jsonl.gz
+      test_cuts=$data/demo_accents_cuts_test.jsonl.gz; label=accent ;;
+    *) echo "$0: unknown probe task $1 (fsdd-digits fsdd-speaker librispeech-speaker demo-accent)" >&2; exit 1 ;;
+  esac
+}
+for t in $probe_tasks; do task_info "$t"; done
+
+prepare_task() {
+  case "$1" in
+    fsdd-digits) audiofront prepare fsdd --corpus-dir "$shared/fsdd" --out-dir "$data" --split speaker --test-speakers theo ;;
+    fsdd-speaker) audiofront prepare fsdd --corpus-dir "$shared/fsdd" --out-dir "$data" --split index ;;
+    # the classification study's preparers (egs/leaf_study/run.sh prepares them the same way)
+    librispeech-speaker) audiofront prepare librispeech-speakers --corpus-dir "$shared/LibriSpeech" --out-dir "$data" \
+      --test-fraction 0.2 --seed 0 --window-seconds 1 ;;
+    demo-accent) audiofront prepare demo --out-dir data/demo --n-train 1500 --n-dev 0 --n-test 400 --seed 0
+      audiofront prepare demo-accents --manifest-dir data/demo --out-dir "$data" ;;
+  esac
+}
+
+# ---- stage functions ---------------------------------------------------------------------------------
+prepare_unlabelled() {
+  audiofront prepare folder --corpus-dir "$unlabelled_dir" --out-dir data/unlabelled --name unlabelled
+}
+
+pretrain() {  # pretrain CONFIG
+  local c="$1" dir="$exp/cola/$1" opts
+  opts=(--task cola --config "$cola_config" --frontend "$(frontend_of "$c")" --train-cuts data/unlabelled/unlabelled_cuts_all.jsonl.gz
+        --exp-dir "$dir" --num-threads "$num_threads" --no-progress)
+  for kv in $(frontend_conf_of "$c"); do opts+=(--frontend-conf "$kv"); done
+  [ -n "$pretrain_steps" ] && opts+=(--max-steps "$pretrain_steps")
+  [ -n "$batch_size" ] && opts+=(--set "batch_size=$batch_size")
+  # shellcheck disable=SC2086
+  audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
+}
+
+classify_opts() {  # classify_opts FRONTEND FRONTEND_CONF EXP_DIR: the options every probe/baseline shares
+  local kv
+  opts=(--task classify --config "$probe_config" --frontend "$1" --train-cuts "$train_cuts" --set "label=$label"
+        --exp-dir "$3" --num-threads "$num_threads" --no-progress --seed "$seed")
+  for kv in $2; do opts+=(--frontend-conf "$kv"); done
+  [ -n "$probe_epochs" ] && opts+=(--num-epochs "$probe_epochs")
+  [ -n "$probe_max_steps" ] && opts+=(--max-steps "$probe_max_steps")
+  return 0
+}
+
+probe() {  # probe TASK CONFIG
+  local c="$2" dir="$exp/probe/$1/$2/seed$seed"
+  task_info "$1"
+  classify_opts "$(frontend_of "$c")" "$(frontend_conf_of "$c")" "$dir"
+  opts+=(--init-from "$exp/cola/$c/avg.pt")
+  [ "$probe_freeze" != none ] && opts+=(--freeze "$probe_freeze")
+  # shellcheck disable=SC2086
+  audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
+}
+
+supervised() {  # supervised TASK FRONTEND
+  local dir="$exp/probe/$1/supervised-$2/seed$seed"
+  task_info "$1"
+  classify_opts "$2" "" "$dir"
+  # shellcheck disable=SC2086
+  audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
+}
+
+evaluate() {  # evaluate TASK EXP_DIR
+  task_info "$1"
+  audiofront evaluate --checkpoint "$2/avg.pt" --cuts "$test_cuts" --out-dir "$2/eval"
+}
+
+score() {  # score TASK EXP_DIR [BASELINE_EXP_DIR]
+  local opts=(--task classify --hyp "$2/eval/clean/predictions.jsonl" --out-dir "$2/score" --dataset "$1")
+  if [ -n "${3:-}" ] && [ "$3" != "$2" ] && [ -f "$3/eval/clean/predictions.jsonl" ]; then
+    opts+=(--compare "$3/eval/clean/predictions.jsonl")
+  fi
+  audiofront score "${opts[@]}"
+}
+
+draw_filters() {  # draw_filters CONFIG
+  local dir="$exp/cola/$1"
+  if ! audiofront inspect-filters "$dir/avg.pt" --json > "$dir/filters.json.tmp" 2>/dev/null; then
+    log "stage 7: $1 has no filters to draw"; rm -f "$dir/filters.json.tmp"; return 0
+  fi
+  mv "$dir/filters.json.tmp" "$dir/filters.json"
+  audiofront inspect-filters "$dir/avg.pt" --compare mel --png "$dir/filters_vs_mel.png"
+  # against the same frontend trained supervised, when that baseline was run
+  local t sup
+  for t in $probe_tasks; do
+    sup="$exp/probe/$t/supervised-$(frontend_of "$1")/seed$seed/avg.pt"
+    if [ -f "$sup" ]; then
+      audiofront inspect-filters "$dir/avg.pt" --compare "$sup" --png "$dir/filters_vs_supervised_$t.png" || true
+    fi
+  done
+}
+
+# the table of the study: every task x system (probes and baselines), bootstrap of each against mel
+summarize() {
+  audiofront plot study "$exp/probe" --out-dir "$exp/summary" --baseline mel
+}
+
+# ---- the stages ----------------------------------------------------------------------------------------
+run_stage 0 prepare_unlabelled data/unlabelled prepare_unlabelled
+for t in $probe_tasks; do task_info "$t"; run_stage 1 "prepare_$t" "$data" prepare_task "$t"; done
+for c in $configs; do run_stage 2 pretrain "$exp/cola/$c" pretrain "$c"; done
+runs=()  # "task exp_dir" of every probe and baseline
+for t in $probe_tasks; do
+  for c in $configs; do runs+=("$t $exp/probe/$t/$c/seed$seed"); done
+  for f in $supervised_frontends; do runs+=("$t $exp/probe/$t/supervised-$f/seed$seed"); done
+done
+for t in $probe_tasks; do for c in $configs; do run_stage 3 probe "$exp/probe/$t/$c/seed$seed" probe "$t" "$c"; done; done
+for t in $probe_tasks; do for f in $supervised_frontends; do
+  run_stage 4 supervised "$exp/probe/$t/supervised-$f/seed$seed" supervised "$t" "$f"
+done; done
+for r in "${runs[@]}"; do set -- $r; run_stage 5 evaluate "$2" evaluate "$1" "$2"; done
+for r in "${runs[@]}"; do set -- $r; run_stage 6 score "$2" score "$1" "$2" "$exp/probe/$1/mel/seed$seed"; done
+run_stage 6 summarize "$exp/summary" summarize
+for c in $configs; do run_stage 7 draw_filters "$exp/cola/$c" draw_filters "$c"; done
+log "done: the table in $exp/summary/study.md, filters in $exp/cola/*/filters*.png"
