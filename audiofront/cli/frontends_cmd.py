@@ -31,6 +31,10 @@ def main(
         try:
             fe = build_frontend(name, **{k: v for k, v in options.items() if k in fields})
         except UserError:
+            if "checkpoint" in fields and not options.get("checkpoint"):
+                # a trained model's frontend (vae): its shape is the checkpoint's (--conf checkpoint=PATH shows it)
+                table.add_row(name, "-", "checkpoint's", "checkpoint's", "-", "-")
+                continue
             raise
         except (ValueError, TypeError) as e:  # an option value this frontend cannot take
             raise UserError(f"--conf: {e}") from None

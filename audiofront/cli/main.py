@@ -102,6 +102,8 @@ def _register() -> None:
     from . import classify as classify_cmd; app.command("classify", help="Top-k labels with probabilities of your own audio files, for every head of a classifier checkpoint.")(classify_cmd.main)  # PHONES
     from . import export; app.command("export", help="A trained model (--checkpoint) or a frontend (--frontend) as ONNX or TorchScript, with a JSON description.")(export.main)  # EXPORT
     from . import plot; app.add_typer(plot.app, name="plot")  # STUDY: plot curves | snr | bars | study
+    from . import extract as extract_cmd; app.command("storage-report", help="Bytes per second of audio (and MB) that extracted features take on disk, from their files.")(extract_cmd.report_main)  # VAE
+    from . import inspect_vae; app.command("inspect-vae", help="A VAE checkpoint on an audio file: original vs reconstructed spectrogram, log-spectral distance (dB); terminal or --png.")(inspect_vae.main)  # VAE
 
 
 _register()

@@ -12,6 +12,16 @@ also written beside the manifest (``*_frontend.json``).
 Frame counts: every frame the frontend computes is stored (``cut.features.num_frames``). lhotse's
 ``cut.load_features()`` trims or repeats one frame so that the count matches ``duration / frame_shift``
 rounded; :func:`load_features` returns the frames exactly as computed.
+
+Storage (``storage``):
+
+* ``lilcom``: one ``.lca`` file (lhotse's ``LilcomChunkyWriter``, ``tick_power`` -5): values are rounded to
+  multiples of 1/32, an absolute error of at most 1/64 (``LILCOM_MAX_ERROR``), whatever their scale;
+* ``float32`` (alias ``numpy``): one ``.npy`` file per cut (``NumpyFilesWriter``), exact;
+* ``float16``: the same files in half precision: a relative error of at most 2^-11 (``FLOAT16_MAX_RELATIVE_ERROR``)
+  for values of magnitude 6e-5 .. 65504, which VAE latents and log energies are.
+
+:func:`storage_report` measures what a feature manifest takes on disk from the files it points to.
 """
 
 from __future__ import annotations
@@ -26,7 +36,9 @@ import numpy as np
 
 from ..errors import UserError
 
-STORAGES = ("lilcom", "numpy")
+STORAGES = ("lilcom", "float32", "float16", "numpy")
+LILCOM_MAX_ERROR = 2.0**-6  # half of lilcom's step 2 ** tick_power at lhotse's default tick_power of -5
+FLOAT16_MAX_RELATIVE_ERROR = 2.0**-11  # round to nearest with 10 stored mantissa bits
 
 
 @dataclass
@@ -52,8 +64,8 @@ def _writer(storage: str, path: Path):
 
     if storage == "lilcom":
         return LilcomChunkyWriter(path.with_suffix(".lca"), mode="w")
-    if storage == "numpy":
-        # HDF5 would need h5py; one .npy file per cut needs nothing and is exact
+    if storage in ("numpy", "float32", "float16"):
+        # HDF5 would need h5py; one .npy file per cut needs nothing, and keeps the array's dtype
         return NumpyFilesWriter(path)
     raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
 
@@ -113,7 +125,7 @@ def extract_features(
     out_cuts_path = out_dir / f"{name}.jsonl.gz"
     if out_cuts_path.resolve() == cuts_path.resolve():
         raise UserError(f"the output {out_cuts_path} would overwrite the input manifest {cuts_path}; use another --out-dir")
-    if storage == "numpy":
+    if storage != "lilcom":
         _check_storage_keys(cuts, out_dir / name)
     fe = build_frontend(frontend, **(frontend_conf or {}))
     try:
@@ -135,6 +147,8 @@ def extract_features(
                 padded[i, : a.shape[0]] = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
             feats, n_frames = fe(padded.to(device), lengths, sample_rate=sr)
             feats = feats.float().cpu().numpy()
+            if storage == "float16":
+                feats = feats.astype(np.float16)
             for i, cut in enumerate(batch):
                 n = int(n_frames[i])
                 if n == 0:
@@ -177,7 +191,8 @@ def extract_features(
     if skipped:
         with atomic_path(out_dir / f"{name}_skipped.txt") as tmp:
             tmp.write_text("".join(f"{i}\ttoo short for one {frontend} frame\n" for i in skipped))
-    meta = {"frontend": frontend, "config": fe.config.to_dict(), "frame_shift": fe.frame_shift, "output_dim": fe.output_dim}
+    meta = {"frontend": frontend, "config": fe.config.to_dict(), "frame_shift": fe.frame_shift, "output_dim": fe.output_dim,
+            "storage": storage}
     with atomic_path(out_dir / f"{name}_frontend.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
     # the manifest last: it only exists once every feature it points to is written
@@ -194,7 +209,89 @@ def extract_features(
 
 
 def load_features(cut) -> np.ndarray:
-    """``[frames, dim]`` exactly as the frontend computed them (no trimming to ``duration / frame_shift``)."""
+    """``[frames, dim]`` float32, exactly the frames the frontend computed (no trimming to
+    ``duration / frame_shift``); ``float16`` storage is widened back to float32."""
     if cut.features is None:
         raise ValueError(f"cut {cut.id} has no features (run `audiofront extract` first)")
-    return cut.features.load()
+    return np.asarray(cut.features.load(), dtype=np.float32)
+
+
+@dataclass
+class StorageReport:
+    """What a feature manifest takes on disk: bytes of every file its features live in, per second of audio."""
+
+    cuts_path: Path
+    num_cuts: int
+    seconds: float
+    num_files: int
+    bytes: int
+    frames: int
+    dim: int
+    feature_type: str
+    storage_type: str
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.bytes / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def megabytes(self) -> float:
+        return self.bytes / 1e6
+
+
+def storage_report(cuts_path: str | os.PathLike) -> StorageReport:
+    """Sum the sizes of the files the features of ``cuts_path`` are stored in (each file once: a lilcom
+    archive holds every cut, ``.npy`` storage one file per cut). Sizes come from the file system, so headers,
+    chunk indices and padding are counted; a missing file is an error, not a zero.
+
+    ``cuts_path`` is a feature manifest, or a folder of them (e.g. the train and test manifests ``extract``
+    wrote there): then the whole folder is one report, the corpus."""
+    from .cuts import read_cuts
+
+    cuts_path = Path(cuts_path)
+    if cuts_path.is_dir():
+        manifests = sorted(cuts_path.glob("*.jsonl.gz"))
+        if not manifests:
+            raise UserError(f"{cuts_path}: a folder without feature manifests (*.jsonl.gz written by `audiofront extract`)")
+    else:
+        manifests = [cuts_path]
+    files: set[Path] = set()
+    seconds, frames, n, dims, kinds, storages = 0.0, 0, 0, set(), set(), set()
+    for cut in (c for m in manifests for c in read_cuts(m, "cuts")):
+        f = cut.features
+        if f is None:
+            raise UserError(f"{cuts_path}: cut {cut.id!r} has no features (a manifest written by `audiofront extract`)")
+        root = Path(f.storage_path)
+        files.add(root / f.storage_key if root.is_dir() else root)
+        seconds += float(cut.duration)
+        frames += int(f.num_frames)
+        n += 1
+        dims.add(int(f.num_features))
+        kinds.add(str(f.type))
+        storages.add(str(f.storage_type) + (f" {_npy_dtype(root / f.storage_key)}" if root.is_dir() else ""))
+    total = 0
+    for path in sorted(files):
+        try:
+            total += path.stat().st_size
+        except FileNotFoundError:
+            raise UserError(f"{cuts_path}: its features file {path} does not exist (moved or deleted?)") from None
+    return StorageReport(cuts_path, n, seconds, len(files), total, frames, max(dims, default=0),
+                         ",".join(sorted(kinds)), ",".join(sorted(storages)))
+
+
+def _npy_dtype(path: Path) -> str:
+    """The dtype of a ``.npy`` file (read from its header), or ``?`` if it cannot be read."""
+    try:
+        return str(np.load(path, mmap_mode="r", allow_pickle=False).dtype)
+    except (OSError, ValueError):
+        return "?"
+
+
+def storage_table(reports: list[StorageReport]) -> str:
+    """A Markdown table of :class:`StorageReport` rows (bytes per second of audio, and MB for the corpus)."""
+    rows = ["| features | storage | dim | cuts | audio (s) | files | bytes | bytes / s | MB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in reports:
+        rows.append(f"| {r.cuts_path} | {r.storage_type} | {r.dim} | {r.num_cuts} | {r.seconds:.1f} | "
+                    f"{r.num_files} | {r.bytes} | {r.bytes_per_second:.1f} | {r.megabytes:.3f} |")
+    return "\n".join(rows)

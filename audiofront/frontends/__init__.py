@@ -9,7 +9,7 @@ from .base import FilterBank, Frontend, FrontendConfig, FrontendInputError, coun
 from .registry import build_frontend, frontend_config_class, get_frontend_class, list_frontends, make_config, register_frontend
 
 # Importing a module registers the frontends it defines.
-from . import conv2d, fbank, leaf, mel, mel_pcen, scf, sincnet, tdfbanks, wav2vec  # noqa: E402,F401
+from . import conv2d, fbank, leaf, mel, mel_pcen, scf, sincnet, tdfbanks, vae, wav2vec  # noqa: E402,F401
 from .checkpoint import load_frontend  # noqa: E402
 
 __all__ = [

@@ -25,6 +25,7 @@ utterance) and ``wav2vec`` (group norm over time); ``normalize=false`` and ``nor
 
 from __future__ import annotations
 
+from ..errors import UserError
 from ..frontends.base import Frontend
 from .plans import PLANS, StreamingNotSupported, StreamPlan, plan_for
 from .stream import FrameStream
@@ -60,8 +61,14 @@ def latency_table() -> str:
         for options in TABLE_VARIANTS.get(name, [{}]):
             if not set(options) <= fields:
                 continue
-            fe = build_frontend(name, **options)
             conf = ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults"
+            try:
+                fe = build_frontend(name, **options)
+            except UserError:
+                # a frontend of a trained model (vae needs checkpoint=PATH): its reach is the model's
+                rows.append(f"| {name} | checkpoint=PATH | model's | model's | - | centre | - | yes: bounded fragments, "
+                            "`stream(fe).lookahead` gives the model's look-ahead |")
+                continue
             try:
                 plan = plan_for(fe)
             except StreamingNotSupported as e:

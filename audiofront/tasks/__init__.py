@@ -20,7 +20,7 @@ from .base import Task, unwrap
 _REGISTRY: dict[str, type[Task]] = {}
 
 # Modules that define tasks; importing one registers its tasks. A module not written yet is skipped.
-_TASK_MODULES = ("asr", "classify")
+_TASK_MODULES = ("asr", "classify", "cola", "vae")
 _loaded = False
 
 

@@ -135,7 +135,7 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         (ext[:-4] + ["--cuts", str(tmp_path / "none.jsonl.gz"), "--out-dir", str(tmp_path / "f")], "none.jsonl.gz does not exist"),
         (ext[:-4] + ["--cuts", recs, "--out-dir", str(tmp_path / "f")], "is a RecordingSet manifest; expected cuts"),
         (ext[:-4] + ["--cuts", str(tmp_path / "garbage.jsonl.gz"), "--out-dir", str(tmp_path / "f")], "is not a readable lhotse cuts manifest"),
-        (ext + ["--storage", "hdf9"], "--storage must be one of lilcom, numpy, got 'hdf9'"),
+        (ext + ["--storage", "hdf9"], "--storage must be one of lilcom, float32, float16, numpy, got 'hdf9'"),
         (ext + ["--batch-seconds", "0"], "--batch-seconds must be > 0, got 0.0"),
         (ext + ["--device", "toaster"], "--device 'toaster'"),
         (ext + ["--num-threads", "-2"], "--num-threads must be >= 0"),

@@ -15,6 +15,7 @@ import torch
 
 from audiofront.export import export_frontend, load_runner, relative_error, sidecar_path
 from audiofront.frontends import build_frontend, list_frontends
+from vae_fixtures import tiny_vae_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 TOL = 1e-4
@@ -36,6 +37,8 @@ CASES = {
     "scf": ("scf", {"n_filters": 8, "n_envelope_filters": 2}),
     "wav2vec": ("wav2vec", {"channels": 8}),
     "wav2vec[40ms]": ("wav2vec", {"channels": 8, "variant": "40ms"}),
+    # a trained model's frontend (tests/vae_fixtures.py: a tiny random VAE checkpoint)
+    "vae": ("vae", {"checkpoint": tiny_vae_checkpoint()}),
 }
 FORMATS = ("onnx", "torchscript")
 

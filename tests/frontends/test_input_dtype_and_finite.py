@@ -9,13 +9,15 @@ import torch
 
 from audiofront.errors import UserError
 from audiofront.frontends import FrontendInputError, build_frontend, list_frontends
+from vae_fixtures import tiny_vae_checkpoint
 
 NAMES = list_frontends()
+NEEDS = {"vae": {"checkpoint": tiny_vae_checkpoint()}}  # frontends of a trained model need its file
 
 
 def _pair(name, speech):
     torch.manual_seed(0)
-    fe = build_frontend(name).eval()
+    fe = build_frontend(name, **NEEDS.get(name, {})).eval()
     x = torch.stack([speech(0.5, seed=0), speech(0.5, seed=1)])
     return fe, x
 

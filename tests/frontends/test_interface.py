@@ -14,9 +14,14 @@ import torch
 from audiofront.frontends import FrontendInputError, build_frontend, count_parameters, list_frontends
 from audiofront.frontends.base import centered_num_frames, conv_num_frames
 from conftest import speech_like
+from vae_fixtures import tiny_vae_checkpoint
 
 NAMES = list_frontends()
 SR = 16000
+
+# Frontends that cannot be built without a file: the options every test here builds them with.
+# vae: a tiny random VAE checkpoint in the layout `audiofront train --task vae` writes (4 channels, 5 latents)
+NEEDS = {"vae": {"checkpoint": tiny_vae_checkpoint()}}
 
 # The frontends of the papers (issue 1); a missing one fails test_all_required_frontends_registered.
 REQUIRED = ["2dconv", "fbank", "leaf", "mel", "mel-pcen", "mfcc", "scf", "sincnet", "sincnet+", "tdfbanks", "wav2vec"]
@@ -40,11 +45,13 @@ PARAM_COUNTS = {
     "2dconv": [({"n_filters": 8}, 0.28e6, 0.01), ({"n_filters": 80}, 1.48e6, 0.01), ({"n_filters": 128}, 2.28e6, 0.01)],
     "scf": [({}, 40e3, 0.05)],
     "wav2vec": [({}, 4.2e6, 0.02)],
+    # frozen by default; fine-tuned: two 8x8 convolutions (1 -> 4 -> 4 channels) and two 4 -> 5 linear heads
+    "vae": [({}, 0, 0.0), ({"fine_tune": True}, (4 * 64 + 4) + (4 * 4 * 64 + 4) + 2 * (4 * 5 + 5), 0.0)],
 }
 
 # Exact frame counts where the paper fixes them; every frontend also gets the generic checks below.
 EXPECTED_FRAMES = {
-    **{name: lambda n: centered_num_frames(n, 160) for name in ("mel", "mfcc", "mel-pcen", "tdfbanks", "leaf", "sincnet", "sincnet+")},
+    **{name: lambda n: centered_num_frames(n, 160) for name in ("mel", "mfcc", "mel-pcen", "tdfbanks", "leaf", "sincnet", "sincnet+", "vae")},
     "fbank": lambda n: conv_num_frames(n, 400, 160),
     # wav2vec 2.0 feature encoder, no padding: kernels 10,3,3,3,3,2,2, strides 5,2,2,2,2,2,2
     "wav2vec": lambda n: functools.reduce(
@@ -55,7 +62,7 @@ EXPECTED_FRAMES = {
 
 def _build(name: str, seed: int = 0, **config):
     torch.manual_seed(seed)
-    return build_frontend(name, **config)
+    return build_frontend(name, **{**NEEDS.get(name, {}), **config})
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,7 +96,7 @@ def test_every_frontend_has_a_parameter_count():
     [pytest.param(n, c, e, r, id=f"{n}-{c}") for n in PARAM_COUNTS if n in NAMES for c, e, r in PARAM_COUNTS[n]],
 )
 def test_parameter_count(name, config, expected, rel):
-    count = count_parameters(build_frontend(name, **config))
+    count = count_parameters(build_frontend(name, **{**NEEDS.get(name, {}), **config}))
     if rel == 0.0:
         assert count == expected
     else:
@@ -241,7 +248,7 @@ def test_bad_inputs_raise_clear_errors(name):
 
 
 # Frontends without a filterbank layer to describe (inspect-filters refuses them with a clear message).
-FILTERLESS = {"fbank"}
+FILTERLESS = {"fbank", "vae"}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -14,6 +14,7 @@ from audiofront.errors import UserError
 from audiofront.frontends import build_frontend, list_frontends
 from audiofront.frontends.base import Frontend, FrontendConfig, centered_num_frames
 from audiofront.streaming import StreamingNotSupported, latency_table, plan_for, stream
+from vae_fixtures import tiny_vae_checkpoint
 
 SR = 16000
 
@@ -42,8 +43,13 @@ CASES = [
     ("tdfbanks", {}),
     ("wav2vec", {"norm": "layer"}),
     ("wav2vec", {"norm": "layer", "variant": "40ms", "channels": 64}),
+    # a trained model's frontend: a tiny random VAE checkpoint (25 ms fragments, 10 ms hop), and the 300 ms
+    # fragments at a hop of 50 ms
+    ("vae", {"checkpoint": tiny_vae_checkpoint()}),
+    ("vae", {"checkpoint": tiny_vae_checkpoint(fragment_frames=96, feature_hop=800)}),
 ]
-IDS = [name + "".join(f"-{k}={v}" for k, v in opts.items() if k not in ("channels", "n_fft")) for name, opts in CASES]
+IDS = [name + "".join(f"-{k}={v}" for k, v in opts.items() if k not in ("channels", "n_fft", "checkpoint"))
+       + ("-300ms" if opts.get("checkpoint", "").count("-96-") else "") for name, opts in CASES]
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +281,11 @@ def test_latency_table_lists_every_frontend_with_its_stream_lookahead():
     assert {r[0].strip() for r in rows} == set(list_frontends())
     for name, conf, shift, look, _ms, _anchor, _state, ok in rows:
         name, conf = name.strip(), conf.strip()
+        if conf == "checkpoint=PATH":  # a trained model's frontend: the look-ahead is the model's
+            fe = build_frontend(name, checkpoint=tiny_vae_checkpoint())
+            assert shift.strip() == look.strip() == "model's" and ok.strip().startswith("yes")
+            assert stream(fe).lookahead == plan_for(fe).lookahead > 0
+            continue
         options = {} if conf == "defaults" else dict(kv.split("=") for kv in conf.split(", "))
         options = {k: (v == "True") if v in ("True", "False") else v for k, v in options.items()}
         fe = build_frontend(name, **options)

@@ -1,0 +1,71 @@
+"""The convolutional VAE (audiofront/models/vae.py) and its task's loss (audiofront/tasks/vae.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from audiofront.errors import UserError
+from audiofront.frontends.base import centered_num_frames
+from audiofront.models.vae import ConvVae, VaeConfig, active_dimensions, kl_to_standard_normal
+
+
+def test_kl_matches_closed_form_for_known_mean_and_variance():
+    # N(0, 1): nothing to pay; N(mu, 1): mu^2 / 2 per dimension; N(0, e): (e - 1 - 1) / 2
+    assert float(kl_to_standard_normal(torch.zeros(1, 4), torch.zeros(1, 4))) == 0.0
+    assert float(kl_to_standard_normal(torch.tensor([[1.0, 2.0]]), torch.zeros(1, 2))) == pytest.approx(0.5 * (1 + 4))
+    assert float(kl_to_standard_normal(torch.zeros(1, 1), torch.ones(1, 1))) == pytest.approx(0.5 * (math.e - 2))
+    # any mean and variance: torch.distributions' own KL of two diagonal Gaussians, summed over dimensions
+    g = torch.Generator().manual_seed(0)
+    mean, logvar = torch.randn(6, 13, generator=g) * 2, torch.randn(6, 13, generator=g)
+    ref = kl_divergence(Normal(mean, (0.5 * logvar).exp()), Normal(torch.zeros(13), torch.ones(13))).sum(-1)
+    assert torch.allclose(kl_to_standard_normal(mean, logvar), ref, atol=1e-5)
+
+
+def test_active_dimensions_counts_the_latents_that_vary():
+    g = torch.Generator().manual_seed(1)
+    mean = torch.zeros(64, 13)
+    mean[:, [0, 4, 7]] = torch.randn(64, 3, generator=g)
+    mean[:, 1] = 0.001 * torch.randn(64, generator=g)  # varies, but below the 0.01 variance threshold
+    assert active_dimensions(mean) == 3
+
+
+@pytest.mark.parametrize("frames,latent,pooling", [(8, 13, "global"), (96, 40, "global"), (8, 13, "time")])
+def test_shapes(frames, latent, pooling):
+    torch.manual_seed(0)
+    model = ConvVae(VaeConfig(fragment_frames=frames, latent_dim=latent, channels=4, pooling=pooling))
+    x = 0.1 * torch.randn(2, 7000)
+    frags = model.analysis.frames(x, 160)
+    assert frags.shape == (2, int(centered_num_frames(torch.tensor(7000), 160)), 128, frames)
+    out = model(frags[0, :5])
+    assert out["recon"].shape == (5, 128, frames)
+    assert out["mean"].shape == out["logvar"].shape == out["z"].shape == (5, latent)
+    assert model.encode_frames(x, 160).shape == (2, frags.shape[1], latent)
+    # sample=False decodes the mean: deterministic
+    assert torch.equal(model(frags[0, :3], sample=False)["recon"], model(frags[0, :3], sample=False)["recon"])
+
+
+def test_fragments_at_random_centres_equal_the_frontend_frames():
+    """The training path (fragments at any sample) and the feature path (every hop) cut the same fragments."""
+    model = ConvVae(VaeConfig(channels=4))
+    x = 0.1 * torch.randn(2, 5000)
+    frames = model.analysis.frames(x, 160)
+    item, centre = torch.tensor([0, 1, 1, 0]), torch.tensor([0, 160 * 3, 160 * 31, 160 * 17])
+    at = model.analysis.fragments_at(x, item, centre)
+    for i in range(4):
+        assert torch.allclose(at[i], frames[int(item[i]), int(centre[i]) // 160], atol=1e-5)
+    # a fragment is the log power of its sub-frames: one made of a pure 1 kHz tone peaks at bin 1000 / 62.5 = 16
+    t = torch.arange(8000) / 16000
+    tone = model.analysis.log_power(torch.sin(2 * math.pi * 1000 * t)[:606])
+    assert tone.shape == (128, 8) and set(tone.argmax(0).tolist()) == {16}
+
+
+def test_bad_model_options_are_refused():
+    for bad, words in (({"fragment_frames": 6}, "multiples of 4"), ({"pooling": "max"}, "pooling"),
+                       ({"latent_dim": 0}, "latent_dim"), ({"window_length": 400}, "window_length"),
+                       ({"norm_std": [1.0] * 3}, "norm_std")):
+        with pytest.raises(UserError, match=words):
+            VaeConfig(**bad).check()

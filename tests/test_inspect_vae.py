@@ -1,0 +1,64 @@
+"""`audiofront inspect-vae`: the spectrogram it shows is the STFT of the audio, the distance is in dB."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiofront.inspect.vae import load_vae, reconstruct
+from conftest import speech_like
+from vae_fixtures import tiny_vae_checkpoint
+
+
+def test_original_is_the_stft_of_the_audio_at_the_stated_centres():
+    model = load_vae(tiny_vae_checkpoint())
+    x = 0.3 * speech_like(0.2, seed=4)
+    r = reconstruct(model, x)
+    cfg = model.cfg
+    window = np.zeros(cfg.n_fft)
+    window[1:256] = np.hanning(255)  # 255 symmetric Hann taps, middle tap on n_fft // 2
+    padded = np.concatenate([np.zeros(cfg.n_fft), x.double().numpy(), np.zeros(cfg.n_fft)])
+    for n in (0, 5, r.original_db.shape[1] - 1):
+        c = r.first_centre + n * cfg.stft_hop
+        frame = padded[c + 128 : c + 128 + cfg.n_fft] * window  # samples c - 128 .. c + 127 of the signal
+        power = np.abs(np.fft.rfft(frame)[: cfg.n_bins]) ** 2
+        assert np.allclose(r.original_db[:, n], 10 * np.log10(power + cfg.log_floor), atol=2e-3)
+    assert r.first_centre >= 0 and r.first_centre + (r.original_db.shape[1] - 1) * cfg.stft_hop < x.shape[0]
+
+
+def test_log_spectral_distance_in_db(monkeypatch):
+    model = load_vae(tiny_vae_checkpoint())
+    x = 0.3 * speech_like(0.3, seed=5)
+    delta = 0.25  # a decoder that returns its input shifted by delta (normalised units)
+    monkeypatch.setattr(model, "forward", lambda frags, sample=True: {"recon": frags + delta})
+    r = reconstruct(model, x)
+    std = model.analysis.std.double()
+    expected = 10 / math.log(10) * delta * float(std.square().mean().sqrt())
+    assert r.lsd_db == pytest.approx(expected, rel=1e-4)
+    monkeypatch.setattr(model, "forward", lambda frags, sample=True: {"recon": frags})
+    assert reconstruct(model, x).lsd_db == pytest.approx(0.0, abs=1e-4)
+
+
+def test_command_png_terminal_and_bad_checkpoint(tmp_path):
+    wav = tmp_path / "a.wav"
+    sf.write(wav, (0.3 * speech_like(0.5)).numpy(), 22050)  # another rate: resampled
+    ckpt = tiny_vae_checkpoint()
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "audiofront.cli.main", "inspect-vae", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    png = tmp_path / "out.png"
+    done = run(ckpt, str(wav), "--png", str(png))
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "log-spectral distance" in done.stdout
+    term = run(ckpt, str(wav), "--width", "50")
+    assert term.returncode == 0 and term.stdout.count("|") >= 4 * 16 and "dB" in term.stdout
+    bad = run(str(wav), str(wav))
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and bad.stderr.strip().count("\n") == 0
