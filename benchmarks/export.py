@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     from audiofront.export import frontend_spec, model_spec
     from audiofront.frontends import build_frontend, count_parameters, list_frontends
 
-    names = list_frontends() if not args.frontends else [n for n in args.frontends.split(",") if n and n != "none"]
+    names = list_frontends(buildable_by_default=True) if not args.frontends else [n for n in args.frontends.split(",") if n and n != "none"]
     shapes = [s for s in args.shapes.split(",") if s]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -274,7 +274,7 @@ def main(argv=None) -> int:
     if not devices:
         print(f"device {args.device!r} is not available here", file=sys.stderr)
         return 2
-    names = [n for n in args.frontends.split(",") if n] or list_frontends() + list(EXTRA_VARIANTS)
+    names = [n for n in args.frontends.split(",") if n] or list_frontends(buildable_by_default=True) + list(EXTRA_VARIANTS)
     unknown = [n for n in names if n not in list_frontends() and n not in EXTRA_VARIANTS]
     if unknown:
         print(f"unknown frontend(s): {', '.join(unknown)}; registered: {', '.join(list_frontends())}", file=sys.stderr)

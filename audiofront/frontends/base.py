@@ -100,6 +100,8 @@ class Frontend(nn.Module, abc.ABC):
 
     name: ClassVar[str] = ""
     Config: ClassVar[type[FrontendConfig]] = FrontendConfig
+    # True for frontends built from a trained file (vae: checkpoint=PATH): they have no default to build
+    needs_checkpoint: ClassVar[bool] = False
 
     def __init__(self, config: FrontendConfig):
         super().__init__()

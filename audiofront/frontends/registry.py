@@ -26,9 +26,10 @@ def register_frontend(name: str) -> Callable[[type[Frontend]], type[Frontend]]:
     return wrap
 
 
-def list_frontends() -> list[str]:
-    """Names of every registered frontend, sorted."""
-    return sorted(_REGISTRY)
+def list_frontends(buildable_by_default: bool = False) -> list[str]:
+    """Names of every registered frontend, sorted; ``buildable_by_default``: only those that build without
+    options (not the ones made from a trained checkpoint, such as ``vae``)."""
+    return sorted(n for n, cls in _REGISTRY.items() if not (buildable_by_default and cls.needs_checkpoint))
 
 
 def get_frontend_class(name: str) -> type[Frontend]:

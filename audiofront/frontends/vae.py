@@ -51,6 +51,8 @@ def read_vae_checkpoint(path: str | Path) -> dict:
 class VaeFrontend(Frontend):
     """Latent means of a trained convolutional VAE, one vector per ``hop_length`` samples."""
 
+    needs_checkpoint = True
+
     @dataclass
     class Config(FrontendConfig):
         checkpoint: str = ""  # a `audiofront train --task vae` checkpoint (avg.pt, last.pt, ...)
