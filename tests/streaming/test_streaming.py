@@ -16,17 +16,10 @@ from audiofront.frontends.base import Frontend, FrontendConfig, centered_num_fra
 from audiofront.streaming import StreamingNotSupported, latency_table, plan_for, stream
 from vae_fixtures import tiny_vae_checkpoint
 
+from stream_fixtures import one_thread  # noqa: F401  (autouse: one torch thread)
+
 SR = 16000
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Many small frontend passes (a few hundred samples each) run fastest on one thread: with two, thread
-    hand-offs cost more than the work, worst on a busy machine (this folder: 74 s against 7 s, measured on the shared 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 # (registry name, options): the defaults, or the streamable configuration of a frontend whose defaults refuse
 CASES = [
     ("2dconv", {"normalize": False}),

@@ -16,18 +16,11 @@ from audiofront.streaming.transcribe import WindowedCtc, read_blocks, transcribe
 from audiofront.tasks.asr import AsrTask, greedy_tokens
 from audiofront.text.tokenizer import Tokenizer
 
+from stream_fixtures import one_thread  # noqa: F401  (autouse: one torch thread)
+
 ROOT = Path(__file__).resolve().parents[2]
 SR = 16000
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Many small frontend passes (a few hundred samples each) run fastest on one thread: with two, thread
-    hand-offs cost more than the work, worst on a busy machine (this folder: 74 s against 7 s, measured on the shared 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_asr(tmp_path: Path, frontend: str = "mel", frontend_conf: dict | None = None):
