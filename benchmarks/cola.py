@@ -100,10 +100,9 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(args.out)
+        from audiofront.utils.io import atomic_write_text
+
+        atomic_write_text(args.out, text)
 
 
 if __name__ == "__main__":

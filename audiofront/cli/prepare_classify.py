@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import typer
 from rich.console import Console
 
-from ..errors import UserError
+from .prepare import _fail, _split_list, _workers
 
 
 def _prepare(corpus: str, make: Callable[[], tuple], out_dir: Path) -> None:
@@ -21,7 +21,7 @@ def _prepare(corpus: str, make: Callable[[], tuple], out_dir: Path) -> None:
     try:
         manifests, report = make()
     except ValueError as e:  # UserError and the ValueErrors of lhotse/our checks: bad input
-        raise UserError(f"prepare {corpus}: {e}") from None
+        _fail(corpus, e)
     report.print()
     sizes = ", ".join(f"{split}: {len(sets[2])} clips" for split, sets in manifests.items())
     Console().print(f"{corpus}: {sizes} -> {out_dir}/{corpus}_{{recordings,supervisions,cuts}}_{{split}}.jsonl.gz")
@@ -84,7 +84,7 @@ def voxceleb1(
     try:
         out = prepare_voxceleb1_identification(corpus_dir, out_dir, num_jobs=num_jobs)
     except ValueError as e:
-        raise UserError(f"prepare voxceleb1: {e}") from None
+        _fail("voxceleb1", e)
     Console().print("voxceleb1: " + ", ".join(f"{k}: {len(v)} clips" for k, v in out.items()))
 
 
@@ -100,12 +100,11 @@ def librispeech_speakers(
     """LibriSpeech speaker identity (label speaker) and speaker sex (label sex, from SPEAKERS.TXT)."""
     from ..data.librispeech_speakers import prepare_librispeech_speakers
 
-    if num_workers < 0:
-        raise UserError(f"--num-workers must be >= 0 (0: every core), got {num_workers}")
-    names = [p.strip() for p in parts.split(",") if p.strip()] if parts else None
+    workers = _workers(num_workers)
+    names = _split_list([parts] if parts else None) or None
     _prepare("librispeech_speakers", lambda: prepare_librispeech_speakers(
         corpus_dir, out_dir, parts=names, test_fraction=test_fraction, seed=seed,
-        window_seconds=window_seconds or None, num_workers=num_workers or None), out_dir)
+        window_seconds=window_seconds or None, num_workers=workers), out_dir)
 
 
 def demo_accents(

@@ -18,7 +18,7 @@ import typer
 import yaml
 
 from ..errors import UserError
-from ..utils.conf import parse_conf
+from ..utils.conf import describe_yaml_error, parse_conf
 
 
 def _set_dotted(cfg: dict[str, Any], key: str, value: Any) -> None:
@@ -42,10 +42,7 @@ def read_recipe(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         raise UserError(f"--config: {path} is not UTF-8 text (byte offset {e.start})") from None
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        what = " ".join(str(getattr(e, "problem", None) or e).split())
-        raise UserError(f"--config: {where}: not valid YAML ({what})") from None
+        raise UserError(f"--config: {describe_yaml_error(e, path)}") from None
     if not isinstance(loaded, dict):
         raise UserError(f"--config: {path} must hold a mapping (task:, training:, ...), got a {type(loaded).__name__}")
     return loaded

@@ -116,6 +116,12 @@ def scan_part(root: Path, part: str, report: DataReport) -> list[tuple[str, Path
     return entries
 
 
+def scan_parts(root: Path, parts: Sequence[str], report: DataReport) -> list[tuple[str, str, Path, str, str]]:
+    """``(part, *scan_part entry)`` of every part, repeated utterance ids (across all parts) left out."""
+    entries = [(part, *e) for part in parts for e in scan_part(root, part, report)]
+    return drop_duplicate_ids(entries, lambda e: e[1], lambda e: e[4], report)
+
+
 def select_parts(root: Path, parts: Optional[Sequence[str]]) -> list[str]:
     """The parts to read under ``root``: ``parts`` (each must exist) or, if none are given, every part found."""
     found = _find_parts(root)
@@ -155,10 +161,7 @@ def prepare_librispeech(
     parts = select_parts(root, parts)
 
     report = DataReport("librispeech")
-    entries = []
-    for part in parts:
-        entries += [(part, *e) for e in scan_part(root, part, report)]
-    entries = drop_duplicate_ids(entries, lambda e: e[1], lambda e: e[4], report)
+    entries = scan_parts(root, parts, report)
 
     speakers_found = {e[1].split("-")[0] for e in entries}
     test_speakers = [str(s).strip() for s in (test_speakers or []) if str(s).strip()]

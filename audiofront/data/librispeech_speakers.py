@@ -26,8 +26,8 @@ from collections import defaultdict
 from typing import Optional, Sequence
 
 from ..errors import UserError
-from .checks import DataReport, check_format, drop_duplicate_ids, probe_many
-from .librispeech import _read_speakers, find_corpus_root, scan_part, select_parts
+from .checks import DataReport, check_format, probe_many
+from .librispeech import _read_speakers, find_corpus_root, scan_parts, select_parts
 from .lock import holds_prepare_lock
 from .manifests import Utterance, build_manifests, write_manifests
 
@@ -106,10 +106,7 @@ def prepare_librispeech_speakers(
     sexes = _read_speakers(root)
 
     report = DataReport(CORPUS)
-    entries = []
-    for part in parts:
-        entries += [(part, *e) for e in scan_part(root, part, report)]
-    entries = drop_duplicate_ids(entries, lambda e: e[1], lambda e: e[4], report)
+    entries = scan_parts(root, parts, report)
     kept = []
     for (part, uid, audio, text, _), (info, issue) in zip(entries, probe_many([e[2] for e in entries], num_workers, console=console)):
         if issue is not None:

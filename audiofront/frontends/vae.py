@@ -47,6 +47,20 @@ def read_vae_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
+def load_vae_checkpoint(path: str | Path):
+    """The :class:`~audiofront.models.vae.ConvVae` of a ``vae`` training checkpoint, its weights loaded."""
+    from ..models.vae import ConvVae, VaeConfig  # here: models/vae.py imports the frontends package
+
+    ckpt = read_vae_checkpoint(path)
+    vae = ConvVae(VaeConfig.from_dict(ckpt["task"]["config"]))
+    try:
+        vae.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise UserError(f"vae frontend: {path}: the weights do not fit the model its config "
+                        f"describes ({str(e).splitlines()[0][:160]})") from None
+    return vae
+
+
 @register_frontend("vae")
 class VaeFrontend(Frontend):
     """Latent means of a trained convolutional VAE, one vector per ``hop_length`` samples."""
@@ -61,18 +75,10 @@ class VaeFrontend(Frontend):
 
     def __init__(self, config: "VaeFrontend.Config"):
         super().__init__(config)
-        from ..models.vae import ConvVae, VaeConfig  # here: models/vae.py imports the frontends package
-
         if not config.checkpoint:
             raise UserError("the vae frontend needs checkpoint=PATH, a VAE trained with `audiofront train --task vae` "
                             "(e.g. --frontend-conf checkpoint=exp/vae13/avg.pt)")
-        ckpt = read_vae_checkpoint(config.checkpoint)
-        vae = ConvVae(VaeConfig.from_dict(ckpt["task"]["config"]))
-        try:
-            vae.load_state_dict(ckpt["model"])
-        except RuntimeError as e:
-            raise UserError(f"vae frontend: {config.checkpoint}: the weights do not fit the model its config "
-                            f"describes ({str(e).splitlines()[0][:160]})") from None
+        vae = load_vae_checkpoint(config.checkpoint)
         if vae.cfg.sample_rate != config.sample_rate:
             raise UserError(f"vae frontend: {config.checkpoint} was trained at {vae.cfg.sample_rate} Hz; "
                             f"build the frontend with sample_rate={vae.cfg.sample_rate}")
@@ -97,10 +103,7 @@ class VaeFrontend(Frontend):
         return centered_num_frames(lengths, self.hop)
 
     def compute(self, waveforms: Tensor) -> Tensor:
-        frags = self.analysis.frames(waveforms, self.hop)  # [B, F, bins, frames]
-        b, f = frags.shape[:2]
-        mean, _ = self.encoder(frags.reshape(b * f, 1, *frags.shape[2:]))
-        return mean.reshape(b, f, -1)
+        return self.encoder.frame_means(self.analysis.frames(waveforms, self.hop))
 
     def reach(self) -> tuple[int, int]:
         """(samples before, samples after) frame ``k``'s centre ``k * hop`` that it reads (nonzero window taps)."""

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import UserError
 from .audio import Audio, chunks
+from .model import check_audio_rate, load_task_model, one_batch
 
 METHODS = ("greedy", "lm", "lexicon")
 
@@ -51,18 +52,13 @@ class Transcriber:
         device: str = "cpu",
         chunk_seconds: float = 30.0,
     ):
-        from ..tasks import load_model
-
         if method not in METHODS:
             raise UserError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
         if not chunk_seconds > 0:
             raise UserError(f"--chunk-seconds must be a positive number of seconds, got {chunk_seconds}")
-        task, model = load_model(checkpoint, device=device)
-        if task.name != "asr":
-            raise UserError(
-                f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; transcribe needs an asr (CTC) one "
-                "(use `audiofront classify` for classifiers)"
-            )
+        task, model = load_task_model(
+            checkpoint, device, "asr", "transcribe needs an asr (CTC) one (use `audiofront classify` for classifiers)"
+        )
         self.lang_dir = Path(lang_dir) if lang_dir is not None else find_lang_dir(task.config.get("lang_dir"), checkpoint)
         task.config["lang_dir"] = str(self.lang_dir)
         self.tokenizer = task.tokenizer
@@ -90,8 +86,7 @@ class Transcriber:
 
     def log_probs(self, samples: np.ndarray) -> torch.Tensor:
         """[F, V] CTC log-probabilities of one chunk of mono samples at :attr:`sample_rate`."""
-        x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None].to(self.device)
-        lens = torch.tensor([x.shape[1]], device=self.device)
+        x, lens = one_batch(samples, self.device)
         with torch.inference_mode():
             lp, out_lens = self.model(x, lens)
         return lp[0, : int(out_lens[0])].float().cpu()
@@ -106,8 +101,7 @@ class Transcriber:
 
     def transcribe(self, audio: Audio) -> str:
         """The words of a whole file, chunk after chunk (each at most ``chunk_seconds``, cut in a pause)."""
-        if audio.sample_rate != self.sample_rate:
-            raise ValueError(f"audio at {audio.sample_rate} Hz given to a {self.sample_rate} Hz model (a bug)")
+        check_audio_rate(audio, self.sample_rate)
         words: list[str] = []
         for _, piece in chunks(audio.samples, self.sample_rate, self.chunk_seconds):
             words += self.words(self.log_probs(piece))

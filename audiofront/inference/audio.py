@@ -12,6 +12,7 @@ say it once for all its files rather than once per file.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -146,7 +147,7 @@ def unique_ids(paths: Iterable[Path]) -> list[str]:
     """One-word ids for Kaldi ``text``: the file stem, or the path when two files share a stem."""
     paths = list(paths)
     stems = [p.stem for p in paths]
-    clash = {s for s in stems if stems.count(s) > 1}
+    clash = {s for s, n in Counter(stems).items() if n > 1}
     ids = []
     for p, s in zip(paths, stems):
         name = str(p.with_suffix("")) if s in clash else s

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
 
 from ..errors import UserError
 from .audio import Audio
+from .model import check_audio_rate, load_task_model, one_batch
 
 
 class Classifier:
     def __init__(self, checkpoint: str | os.PathLike, device: str = "cpu", top_k: int = 5):
-        from ..tasks import load_model
-
         if top_k < 1:
             raise UserError(f"--top-k must be at least 1, got {top_k}")
-        task, model = load_model(checkpoint, device=device)
-        if task.name != "classify":
-            raise UserError(
-                f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; classify needs a classifier "
-                "(use `audiofront transcribe` for asr)"
-            )
+        task, model = load_task_model(
+            checkpoint, device, "classify", "classify needs a classifier (use `audiofront transcribe` for asr)"
+        )
         self.task, self.model, self.device, self.top_k = task, model, device, int(top_k)
         self.sample_rate = int(task.sample_rate)
 
@@ -35,10 +30,8 @@ class Classifier:
         """``{head: [(label, probability), ...]}``, the ``top_k`` most probable labels, best first."""
         from ..models.classifier import clip_logits
 
-        if audio.sample_rate != self.sample_rate:
-            raise ValueError(f"audio at {audio.sample_rate} Hz given to a {self.sample_rate} Hz model (a bug)")
-        x = torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))[None].to(self.device)
-        lens = torch.tensor([x.shape[1]], device=self.device)
+        check_audio_rate(audio, self.sample_rate)
+        x, lens = one_batch(audio.samples, self.device)
         heads = self.task.heads
         with torch.inference_mode():
             logits = clip_logits(self.model, x, lens, self.task.window, heads=[h["name"] for h in heads])

@@ -11,7 +11,6 @@ Log-spectral distance: per sub-frame, the RMS over the bins of the dB difference
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -21,8 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
-
-LN_TO_DB = 10.0 / math.log(10.0)
+from ..models.vae import LN_TO_DB
 SHADES = " .:-=+*#%@"  # terminal heatmap, quiet to loud
 
 
@@ -49,17 +47,9 @@ class VaeReconstruction:
 
 def load_vae(checkpoint: str | Path):
     """The :class:`~audiofront.models.vae.ConvVae` of a ``vae`` training checkpoint, in eval mode."""
-    from ..frontends.vae import read_vae_checkpoint
-    from ..models.vae import ConvVae, VaeConfig
+    from ..frontends.vae import load_vae_checkpoint
 
-    ckpt = read_vae_checkpoint(checkpoint)
-    model = ConvVae(VaeConfig.from_dict(ckpt["task"]["config"]))
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
-        raise UserError(f"{checkpoint}: the weights do not fit the model its config describes "
-                        f"({str(e).splitlines()[0][:160]})") from None
-    return model.eval()
+    return load_vae_checkpoint(checkpoint).eval()
 
 
 @torch.no_grad()
@@ -140,7 +130,7 @@ def write_png(r: VaeReconstruction, path: str | Path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..utils.io import atomic_path
+    from ..utils.io import atomic_save_png
 
     t0 = r.first_centre / r.sample_rate
     t1 = t0 + r.original_db.shape[1] * r.seconds_per_frame
@@ -164,7 +154,5 @@ def write_png(r: VaeReconstruction, path: str | Path, title: str = "") -> None:
     axes[2, 1].axis("off")
     fig.suptitle(title or f"VAE-{r.latent_dim}, {r.fragment_ms:g} ms fragments")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+    atomic_save_png(fig, Path(path), dpi=110)
     plt.close(fig)

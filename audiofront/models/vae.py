@@ -35,7 +35,9 @@ from torch import Tensor, nn
 
 from ..errors import UserError
 from ..frontends.base import Frontend, FrontendConfig, centered_num_frames
+from ..frontends.mel import centered_window
 
+LN_TO_DB = 10.0 / math.log(10.0)  # ln power -> dB
 
 @dataclass
 class VaeConfig:
@@ -114,22 +116,13 @@ class VaeConfig:
         return 1000.0 * self.fragment_frames * self.stft_hop / self.sample_rate
 
 
-def hann_in_fft(window_length: int, n_fft: int) -> Tensor:
-    """A symmetric Hann window of ``window_length`` taps inside ``n_fft`` zeros, its middle on tap ``n_fft // 2``."""
-    hann = torch.hann_window(window_length, periodic=False, dtype=torch.float64)
-    start = n_fft // 2 - window_length // 2
-    out = torch.zeros(n_fft, dtype=torch.float64)
-    out[start : start + window_length] = hann
-    return out.float()
-
-
 class FragmentAnalysis(nn.Module):
     """Normalised log power fragments ``[N, n_bins, fragment_frames]`` of a waveform (see the module docstring)."""
 
     def __init__(self, cfg: VaeConfig):
         super().__init__()
         self.cfg = cfg
-        self.register_buffer("window", hann_in_fft(cfg.window_length, cfg.n_fft), persistent=False)
+        self.register_buffer("window", centered_window(cfg.window_length, cfg.n_fft), persistent=False)
         mean = torch.tensor(cfg.norm_mean, dtype=torch.float32) if cfg.norm_mean is not None else torch.zeros(cfg.n_bins)
         std = torch.tensor(cfg.norm_std, dtype=torch.float32) if cfg.norm_std is not None else torch.ones(cfg.n_bins)
         self.register_buffer("mean", mean, persistent=False)
@@ -149,25 +142,25 @@ class FragmentAnalysis(nn.Module):
     def denormalise(self, x: Tensor) -> Tensor:
         return x * self.std.to(x.dtype)[:, None] + self.mean.to(x.dtype)[:, None]
 
+    def _padded(self, waveforms: Tensor) -> Tensor:
+        """``waveforms`` zero-extended so that padded index ``c`` starts the chunk of the fragment centred on ``c``."""
+        c = self.cfg
+        left = c.fragment_reach + c.n_fft // 2
+        return F.pad(waveforms, (left, c.fragment_span - left))
+
     def frames(self, waveforms: Tensor, hop: int) -> Tensor:
         """Fragments centred on samples ``0, hop, 2 hop, ...`` of ``[B, T]``: ``[B, 1 + T // hop, n_bins, frames]``.
 
         The signal is zero-extended on both sides, as every centred frontend does (``centered_num_frames``).
         """
-        c = self.cfg
-        left = c.fragment_reach + c.n_fft // 2
-        padded = F.pad(waveforms, (left, c.fragment_span - left))
-        chunks = padded.unfold(-1, c.fragment_span, hop)  # [B, 1 + T // hop, span]
+        chunks = self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)  # [B, 1 + T // hop, span]
         return self.normalise(self.log_power(chunks))
 
     def fragments_at(self, waveforms: Tensor, item: Tensor, centre: Tensor) -> Tensor:
         """Fragments of ``waveforms[item[i]]`` centred on sample ``centre[i]``: ``[N, n_bins, frames]``."""
-        c = self.cfg
-        left = c.fragment_reach + c.n_fft // 2
-        padded = F.pad(waveforms, (left, c.fragment_span - left))
         # sample centre - left .. centre - left + span - 1 of the signal is padded index centre .. centre + span - 1
-        idx = centre[:, None] + torch.arange(c.fragment_span, device=waveforms.device)[None, :]
-        return self.normalise(self.log_power(padded[item[:, None], idx]))
+        idx = centre[:, None] + torch.arange(self.cfg.fragment_span, device=waveforms.device)[None, :]
+        return self.normalise(self.log_power(self._padded(waveforms)[item[:, None], idx]))
 
 
 class VaeAnalysisFrontend(Frontend):
@@ -228,6 +221,12 @@ class VaeEncoder(nn.Module):
         h = h.mean(dim=(2, 3)) if self.cfg.pooling == "global" else h.mean(dim=3).flatten(1)
         return self.mean(h), self.logvar(h)
 
+    def frame_means(self, frags: Tensor) -> Tensor:
+        """Means of ``[B, F, n_bins, frames]`` fragments (:meth:`FragmentAnalysis.frames`): ``[B, F, latent_dim]``."""
+        b, f = frags.shape[:2]
+        mean, _ = self(frags.reshape(b * f, 1, *frags.shape[2:]))
+        return mean.reshape(b, f, -1)
+
 
 class VaeDecoder(nn.Module):
     """``[N, latent_dim]`` -> ``[N, 1, n_bins, frames]`` (the encoder mirrored with transposed convolutions)."""
@@ -271,10 +270,7 @@ class ConvVae(nn.Module):
 
     def encode_frames(self, waveforms: Tensor, hop: int) -> Tensor:
         """Latent means of the fragments centred every ``hop`` samples: ``[B, 1 + T // hop, latent_dim]``."""
-        frags = self.analysis.frames(waveforms, hop)
-        b, f = frags.shape[:2]
-        mean, _ = self.encoder(frags.reshape(b * f, 1, *frags.shape[2:]))
-        return mean.reshape(b, f, -1)
+        return self.encoder.frame_means(self.analysis.frames(waveforms, hop))
 
 
 __all__ = ["ConvVae", "FragmentAnalysis", "VaeConfig", "active_dimensions", "kl_to_standard_normal"]

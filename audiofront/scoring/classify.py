@@ -187,16 +187,14 @@ def paired_bootstrap(correct_a: Sequence[bool], correct_b: Sequence[bool], n_boo
     rng = np.random.default_rng(seed)
     diff = a - b
     idx = rng.integers(0, len(a), size=(n_boot, len(a)))
-    diffs = diff[idx].mean(axis=1)
+    return _bootstrap_result(float(diff.mean()), diff[idx].mean(axis=1), n_boot)
+
+
+def _bootstrap_result(observed: float, diffs: np.ndarray, n_boot: int) -> BootstrapResult:
+    """The summary of resampled differences ``diffs`` around the ``observed`` one."""
     lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return BootstrapResult(
-        observed=float(diff.mean()),
-        mean=float(diffs.mean()),
-        ci95=(float(lo), float(hi)),
-        p_value=float((diffs <= 0).mean()),
-        n_boot=n_boot,
-        diffs=diffs,
-    )
+    return BootstrapResult(observed=observed, mean=float(diffs.mean()), ci95=(float(lo), float(hi)),
+                           p_value=float((diffs <= 0).mean()), n_boot=n_boot, diffs=diffs)
 
 
 def pooled_paired_bootstrap(
@@ -224,11 +222,7 @@ def pooled_paired_bootstrap(
     total = np.zeros(n_boot)
     for d in diffs:
         total += d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    boot = total / len(diffs)
-    observed = float(np.mean([d.mean() for d in diffs]))
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return BootstrapResult(observed=observed, mean=float(boot.mean()), ci95=(float(lo), float(hi)),
-                           p_value=float((boot <= 0).mean()), n_boot=n_boot, diffs=boot)
+    return _bootstrap_result(float(np.mean([d.mean() for d in diffs])), total / len(diffs), n_boot)
 
 
 # ---------------------------------------------------------------------------------------------------

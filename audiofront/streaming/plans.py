@@ -79,6 +79,13 @@ def _compressed(frontend: Frontend, energies: Callable[[Tensor], Tensor]):
     return (lambda w: compression(energies(w)).transpose(1, 2)), None
 
 
+def _centred_compressed(frontend: Frontend, past: int, lookahead: int, energies: Callable[[Tensor], Tensor],
+                        floor: float) -> StreamPlan:
+    """A centred plan for ``energies`` floored at ``floor``, then the frontend's compression (see :func:`_compressed`)."""
+    frames, finish = _compressed(frontend, lambda w: energies(w).clamp(min=floor))
+    return _centred(frontend, past, lookahead, frames, finish)
+
+
 # ---- one plan per registry frontend -----------------------------------------------------------------------
 def _mel(fe) -> StreamPlan:
     # STFT frames centred on k * hop: window tap i reads sample k * hop + i - n_fft // 2
@@ -88,17 +95,13 @@ def _mel(fe) -> StreamPlan:
 
 def _mel_pcen(fe) -> StreamPlan:
     past, ahead = _nonzero_extent(fe.energies.window, fe.energies.n_fft // 2)
-    floor = fe.config.energy_floor
-    frames, finish = _compressed(fe, lambda w: fe.energies(w).clamp(min=floor))
-    return _centred(fe, past, ahead, frames, finish)
+    return _centred_compressed(fe, past, ahead, fe.energies, fe.config.energy_floor)
 
 
 def _leaf(fe) -> StreamPlan:
     # K-tap Gabor filters around each output, K-tap Gaussian pooling of the outputs around the centre
     reach = 2 * (fe.config.window_length // 2)
-    floor = fe.config.energy_floor
-    frames, finish = _compressed(fe, lambda w: fe.energies(w).clamp(min=floor))
-    return _centred(fe, reach, reach, frames, finish)
+    return _centred_compressed(fe, reach, reach, fe.energies, fe.config.energy_floor)
 
 
 def _tdfbanks(fe) -> StreamPlan:
@@ -114,9 +117,7 @@ def _sincnet(fe) -> StreamPlan:
 
 def _sincnet_plus(fe) -> StreamPlan:
     reach = 2 * (fe.config.window_length // 2)
-    floor = fe.config.floor
-    frames, finish = _compressed(fe, lambda w: fe.pooled(w).clamp(min=floor))
-    return _centred(fe, reach, reach, frames, finish)
+    return _centred_compressed(fe, reach, reach, fe.pooled, fe.config.floor)
 
 
 def _fbank(fe) -> StreamPlan:

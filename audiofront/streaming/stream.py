@@ -181,7 +181,6 @@ class FrameStream:
 
 
 def _dtype_and_device(frontend: Frontend) -> tuple[torch.dtype, torch.device]:
+    # the tensor Frontend.compute_dtype reads its dtype from also says where the frontend lives
     first = next((t for t in itertools.chain(frontend.parameters(), frontend.buffers()) if t.is_floating_point()), None)
-    own = getattr(frontend, "compute_dtype", None)
-    dtype = own() if callable(own) else (first.dtype if first is not None else torch.float32)
-    return dtype, (first.device if first is not None else torch.device("cpu"))
+    return frontend.compute_dtype(), (first.device if first is not None else torch.device("cpu"))

@@ -71,16 +71,15 @@ def cola_crops(audio: Tensor, lengths: Tensor, segment: int) -> tuple[Tensor, Te
     """
     b = audio.shape[0]
     views = torch.zeros(2, b, segment, dtype=audio.dtype, device=audio.device)
-    for i in range(b):
-        n = int(lengths[i])
+    # once, not per clip: the loss runs this on the training device, where each int(lengths[i]) would sync
+    for i, n in enumerate(int(x) for x in lengths.tolist()):
         padded = max(n, 2 * segment)
-        clip = audio[i, :n]
-        if padded > n:
-            clip = torch.cat([clip, clip.new_zeros(padded - n)])
         starts = torch.randint(0, padded - segment + 1, (2,))
         for v in range(2):
             s = int(starts[v])
-            views[v, i] = clip[s : s + segment]
+            end = min(s + segment, n)  # past the clip's end the (zero-padded) crop stays zero
+            if end > s:
+                views[v, i, : end - s] = audio[i, s:end]
     return views[0], views[1]
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 from dataclasses import fields
 from typing import Any, Optional
 
@@ -37,7 +36,7 @@ from ..data.cuts import read_cuts
 from ..data.dataset import AudioBatchDataset
 from ..data.sampling import ResumableLoader, make_sampler
 from ..errors import UserError
-from ..models.vae import ConvVae, FragmentAnalysis, VaeConfig, active_dimensions, kl_to_standard_normal
+from ..models.vae import LN_TO_DB, ConvVae, FragmentAnalysis, VaeConfig, active_dimensions, kl_to_standard_normal
 from . import register_task
 from .base import Task, unwrap
 
@@ -48,7 +47,6 @@ KNOWN_KEYS = set(MODEL_KEYS) | {
     "train_cuts", "valid_cuts", "max_duration", "fragments_per_batch", "beta", "kl_warmup_steps", "norm_cuts",
     "num_workers", "seed",
 }
-LN_TO_DB = 10.0 / math.log(10.0)  # ln power -> dB
 
 
 def _number(cfg: dict[str, Any], key: str, default: float, ok, want: str) -> float:

@@ -59,13 +59,17 @@ def rng_state() -> dict[str, Any]:
     ``get_state()`` tuple becomes ``{"kind", "keys" (int64 tensor of the 624 uint32 words), "pos",
     "has_gauss", "cached_gaussian"}``.
     """
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    numpy_state = {"kind": str(kind), "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
-    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
+    state = {"python": random.getstate(), "numpy": _numpy_state_entry(np.random.get_state()), "torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
+
+
+def _numpy_state_entry(state: tuple) -> dict[str, Any]:
+    """NumPy's ``get_state()`` tuple as the plain-data entry a checkpoint stores (see :func:`rng_state`)."""
+    kind, keys, pos, has_gauss, cached = state
+    return {"kind": str(kind), "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
 
 
 def _python_state(saved: Any) -> tuple:
@@ -196,8 +200,7 @@ def _legacy_numpy_state(saved: tuple, path: Path) -> dict[str, Any]:
         kind, keys, pos, has_gauss, cached = saved
         if not (isinstance(keys, np.ndarray) and keys.dtype == np.uint32 and keys.ndim == 1):
             raise ValueError("keys")
-        return {"kind": str(kind), "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+        return _numpy_state_entry(saved)
     except (TypeError, ValueError):
         raise UnreadableCheckpointError(f"{path}: rng/numpy is not a NumPy random state") from None
 

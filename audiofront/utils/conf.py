@@ -43,9 +43,7 @@ def parse_conf(items: str | Iterable[str] | None) -> dict[str, Any]:
             try:
                 value = yaml.safe_load(Path(item).read_text(encoding="utf-8")) or {}
             except yaml.YAMLError as e:
-                mark = getattr(e, "problem_mark", None)
-                where = f"{item}:{mark.line + 1}:{mark.column + 1}" if mark is not None else item
-                raise UserError(f"{where}: not valid YAML ({_yaml_problem(e)})") from None
+                raise UserError(describe_yaml_error(e, item)) from None
             except UnicodeDecodeError as e:
                 raise UserError(f"config file {item} is not UTF-8 text (byte offset {e.start})") from None
             if not isinstance(value, dict):
@@ -54,6 +52,13 @@ def parse_conf(items: str | Iterable[str] | None) -> dict[str, Any]:
         else:
             raise ValueError(f"cannot read option {item!r}: expected key=value, a JSON object or a .yaml file")
     return out
+
+
+def describe_yaml_error(e: Exception, path: Any) -> str:
+    """``PATH:LINE:COL: not valid YAML (problem)`` for a YAML error raised while reading ``path``."""
+    mark = getattr(e, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    return f"{where}: not valid YAML ({_yaml_problem(e)})"
 
 
 def _yaml_problem(e: Exception) -> str:

@@ -84,19 +84,12 @@ def test_inspect_filters_compare_refuses(tmp_path, marker):
     _refused(runner.invoke(app, ["inspect-filters", "leaf", "--compare", str(bad)]), bad, marker)
 
 
-def test_decode_refuses(trained, tmp_path, marker):
+@pytest.mark.parametrize("command", ["decode", "evaluate"])
+def test_checkpoint_command_refuses(command, trained, tmp_path, marker):
     root, _, _ = trained
     bad = _plant(tmp_path / "BAD.pt", marker)
-    result = runner.invoke(app, ["decode", "--checkpoint", str(bad), "--cuts", str(root / "corpus" / "cuts.jsonl.gz"),
-                                 "--out-dir", str(tmp_path / "dec")])
-    _refused(result, bad, marker)
-
-
-def test_evaluate_refuses(trained, tmp_path, marker):
-    root, _, _ = trained
-    bad = _plant(tmp_path / "BAD.pt", marker)
-    result = runner.invoke(app, ["evaluate", "--checkpoint", str(bad), "--cuts", str(root / "corpus" / "cuts.jsonl.gz"),
-                                 "--out-dir", str(tmp_path / "ev")])
+    result = runner.invoke(app, [command, "--checkpoint", str(bad), "--cuts", str(root / "corpus" / "cuts.jsonl.gz"),
+                                 "--out-dir", str(tmp_path / "out")])
     _refused(result, bad, marker)
 
 
