@@ -107,6 +107,12 @@ class Frontend(nn.Module, abc.ABC):
         super().__init__()
         self.config = config
 
+    def saved_conf(self, conf: dict) -> dict:
+        """The options a task stores in its checkpoints to rebuild this frontend, given those it was built
+        with. The weights travel in the model's state dict; a frontend built from a file (``vae``) adds what
+        it read from the file, so that a checkpoint does not depend on that file still being where it was."""
+        return conf
+
     # ---- what a frontend states about itself -------------------------------------------------
     @property
     def sample_rate(self) -> int:

@@ -19,7 +19,7 @@ Frame ``k`` reads only the samples ``k * hop - 303 .. k * hop + 302`` (25 ms mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -61,6 +61,17 @@ def load_vae_checkpoint(path: str | Path):
     return vae
 
 
+def vae_from_config(config: dict, source: str = ""):
+    """An untrained :class:`~audiofront.models.vae.ConvVae` of a stored model config (``vae=`` of a saved
+    frontend config); its weights are loaded with the model that holds it."""
+    from ..models.vae import ConvVae, VaeConfig
+
+    try:
+        return ConvVae(VaeConfig.from_dict(config))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"vae frontend: the stored VAE config (of {source or 'the checkpoint'}) is not valid: {e}") from None
+
+
 @register_frontend("vae")
 class VaeFrontend(Frontend):
     """Latent means of a trained convolutional VAE, one vector per ``hop_length`` samples."""
@@ -72,13 +83,20 @@ class VaeFrontend(Frontend):
         checkpoint: str = ""  # a `audiofront train --task vae` checkpoint (avg.pt, last.pt, ...)
         hop_length: int = 0  # samples between frames; 0: the model's feature_hop
         fine_tune: bool = False  # False: frozen features
+        # the VAE's model config, written by the toolkit into the checkpoints of models that use this frontend
+        # (see saved_conf): given it, the frontend is built without reading `checkpoint`, and its weights
+        # come from the enclosing model's checkpoint
+        vae: dict = field(default_factory=dict)
 
     def __init__(self, config: "VaeFrontend.Config"):
         super().__init__(config)
-        if not config.checkpoint:
+        if config.vae:
+            vae = vae_from_config(config.vae, config.checkpoint)
+        elif not config.checkpoint:
             raise UserError("the vae frontend needs checkpoint=PATH, a VAE trained with `audiofront train --task vae` "
                             "(e.g. --frontend-conf checkpoint=exp/vae13/avg.pt)")
-        vae = load_vae_checkpoint(config.checkpoint)
+        else:
+            vae = load_vae_checkpoint(config.checkpoint)
         if vae.cfg.sample_rate != config.sample_rate:
             raise UserError(f"vae frontend: {config.checkpoint} was trained at {vae.cfg.sample_rate} Hz; "
                             f"build the frontend with sample_rate={vae.cfg.sample_rate}")
@@ -90,6 +108,9 @@ class VaeFrontend(Frontend):
         self.encoder = vae.encoder  # the decoder is not part of the features
         if not config.fine_tune:
             self.requires_grad_(False)
+
+    def saved_conf(self, conf: dict) -> dict:
+        return {**conf, "vae": self.vae_config.to_dict()}
 
     @property
     def frame_shift(self) -> int:

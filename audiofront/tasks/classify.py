@@ -217,7 +217,7 @@ class ClassifyTask(Task):
     # ---- Task API ----------------------------------------------------------------------------------
     def build_model(self) -> nn.Module:
         c = self.config
-        return AudioClassifier(
+        model = AudioClassifier(
             frontend=c["frontend"],
             frontend_conf=c.get("frontend_conf") or {},
             heads={h["name"]: len(h["classes"]) for h in self.heads},
@@ -226,6 +226,8 @@ class ClassifyTask(Task):
             feature_norm=c.get("feature_norm", "batch"),
             specaugment=c.get("specaugment") or None,
         )
+        c["frontend_conf"] = model.frontend.saved_conf(dict(c.get("frontend_conf") or {}))  # what checkpoints store
+        return model
 
     def _dataset(self, heads: list[dict[str, Any]]) -> LabelledAudioDataset:
         return LabelledAudioDataset(

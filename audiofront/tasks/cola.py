@@ -148,7 +148,7 @@ class ColaTask(Task):
     # ---- Task API ----------------------------------------------------------------------------------
     def build_model(self) -> nn.Module:
         c = self.config
-        return ColaModel(
+        model = ColaModel(
             frontend=c["frontend"],
             frontend_conf=c.get("frontend_conf") or {},
             encoder=c.get("encoder", "small-cnn"),
@@ -159,6 +159,8 @@ class ColaTask(Task):
             similarity=c.get("similarity", "bilinear"),
             temperature=float(c.get("temperature", 0.2)),
         )
+        c["frontend_conf"] = model.frontend.saved_conf(dict(c.get("frontend_conf") or {}))  # what checkpoints store
+        return model
 
     def model_parts(self, model: nn.Module) -> dict[str, list[str]]:
         # the feature normalisation belongs to the frontend's output (see ClassifyTask.model_parts)

@@ -91,3 +91,34 @@ def test_loss_is_reconstruction_plus_warmed_up_beta_kl(tmp_path):
     stats = task.valid_stats(model, batch)
     assert int(model.kl_steps) == 2  # validation does not advance the warm-up
     assert stats["lsd_db"] > 0 and stats["loss"] > 0
+
+
+def test_a_model_using_the_vae_frontend_loads_without_the_vae_file(tmp_path):
+    """Checkpoints of a classifier on VAE features hold the VAE's config and weights: they load (and compute
+    the same) after the VAE checkpoint they were built from is gone."""
+    import shutil
+
+    from audiofront.errors import UserError
+    from audiofront.frontends import build_frontend
+    from audiofront.tasks import load_model
+    from audiofront.training.checkpoint import save_checkpoint
+    from conftest import speech_like
+    from vae_fixtures import tiny_vae_checkpoint
+
+    vae_file = tmp_path / "vae.pt"
+    shutil.copy(tiny_vae_checkpoint(), vae_file)
+    cuts = make_corpus(tmp_path / "corpus", n=4)
+    cfg = {"frontend": "vae", "frontend_conf": {"checkpoint": str(vae_file)}, "encoder": "mlp",
+           "encoder_conf": {"hidden": 8, "layers": 1}, "train_cuts": str(cuts), "label": "text"}
+    task = build_task("classify", cfg)
+    model = task.build_model().eval()
+    assert task.checkpoint_entry()["config"]["frontend_conf"]["vae"]["latent_dim"] == 5
+    save_checkpoint({"task": task.checkpoint_entry(), "model": model.state_dict(), "step": 0}, tmp_path / "cls.pt")
+    vae_file.unlink()
+    _, loaded = load_model(tmp_path / "cls.pt")
+    x = torch.stack([speech_like(0.5, seed=3), speech_like(0.5, seed=4)])
+    with torch.no_grad():
+        assert torch.equal(loaded.frontend(x)[0], model.frontend(x)[0])
+    # the stored config is checked like a file's
+    with pytest.raises(UserError, match="stored VAE config"):
+        build_frontend("vae", vae={"latent_dim": -1})
