@@ -31,17 +31,19 @@ ls_test_speakers=1970,2136
 vae_configs="vae13:../../recipes/vae_librispeech_25ms.yaml vae40:../../recipes/vae_librispeech_300ms.yaml"
 mlp_config=                       # default: ../../recipes/vae_${classify_corpus}_mlp.yaml
 features="vae13 vae40 mfcc"       # the MLP runs (stage 5-7); mfcc is the baseline
+seeds="0 1 2"                     # an MLP per feature and seed (training seed and initialisation)
 storages="float32 float16 lilcom" # stage 3, for every feature; fbank (80) is added as today's reference
 extract_splits="train test"
 vae_steps=                        # override the VAE recipes' max_steps (e.g. 20 for a smoke run)
 mlp_epochs=                       # override the MLP recipe's num_epochs
 tag_suffix=                       # appended to every exp name (keeps a smoke run apart)
-snr=clean
+snr=clean,20,10,5,0          # stage 6: clean and these SNRs in dB (white noise; the paper's denoising claim)
 asr=false
+asr_corpora=demo                  # stage 9 (with --asr true): demo and/or librispeech
 num_threads=2
 device=cpu
 train_opts=
-recipe_options="stage stop_stage force librispeech_dir fsdd_dir classify_corpus speechcommands_dir test_speakers ls_test_speakers vae_configs mlp_config features storages extract_splits vae_steps mlp_epochs tag_suffix snr asr num_threads device train_opts"
+recipe_options="stage stop_stage force librispeech_dir fsdd_dir classify_corpus speechcommands_dir test_speakers ls_test_speakers vae_configs mlp_config features seeds storages extract_splits vae_steps mlp_epochs tag_suffix snr asr asr_corpora num_threads device train_opts"
 . ../utils/parse_options.sh
 . ../utils/stages.sh
 
@@ -53,6 +55,8 @@ mkdir -p "$exp"
 cls_prefix=${classify_corpus}_cuts
 
 vae_ckpt() { echo "$exp/$1$tag_suffix/avg.pt"; }
+# the MLP runs in the layout of audiofront/scoring/study.py: exp/mlp/CORPUS/FEATURE/seedN
+mlp_dir() { echo "$exp/mlp$tag_suffix/$classify_corpus/$1/seed$2"; }
 
 # frontend and options of a feature name: vaeN -> the vae frontend on exp/vaeN/avg.pt, else a registry name
 feature_frontend() {
@@ -113,38 +117,54 @@ storage() {
 }
 
 train_mlps() {
-  local feat opts
+  local feat seed dir opts
   for feat in $features; do
-    # shellcheck disable=SC2046
-    opts=(--task classify --config "$mlp_config" --frontend $(feature_frontend "$feat")
-          --train-cuts "$cls_data/${cls_prefix}_train.jsonl.gz" --exp-dir "$exp/mlp_$feat$tag_suffix"
-          --num-threads "$num_threads" --device "$device" --no-progress)
-    [ -n "$mlp_epochs" ] && opts+=(--num-epochs "$mlp_epochs")
-    # shellcheck disable=SC2046,SC2086
-    audiofront train "${opts[@]}" $(train_restart_opts "$exp/mlp_$feat$tag_suffix") $train_opts
+    for seed in $seeds; do
+      dir=$(mlp_dir "$feat" "$seed")
+      # shellcheck disable=SC2046
+      opts=(--task classify --config "$mlp_config" --frontend $(feature_frontend "$feat")
+            --train-cuts "$cls_data/${cls_prefix}_train.jsonl.gz" --exp-dir "$dir" --seed "$seed" --set "seed=$seed"
+            --num-threads "$num_threads" --device "$device" --no-progress)
+      [ -n "$mlp_epochs" ] && opts+=(--num-epochs "$mlp_epochs")
+      # shellcheck disable=SC2046,SC2086
+      audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
+    done
   done
 }
 
 evaluate() {
-  local feat
+  local feat seed
   for feat in $features; do
-    audiofront evaluate --checkpoint "$exp/mlp_$feat$tag_suffix/avg.pt" --cuts "$cls_data/${cls_prefix}_test.jsonl.gz" \
-      --out-dir "$exp/mlp_$feat$tag_suffix/eval" --snr "$snr" --device "$device"
+    for seed in $seeds; do
+      audiofront evaluate --checkpoint "$(mlp_dir "$feat" "$seed")/avg.pt" --cuts "$cls_data/${cls_prefix}_test.jsonl.gz" \
+        --out-dir "$(mlp_dir "$feat" "$seed")/eval" --snr "$snr" --device "$device"
+    done
   done
 }
 
 score() {
-  local feat dir opts
+  # per run: accuracy, 95% CI, paired bootstrap against mfcc of the same seed; over the seeds: mean ± std, the
+  # pooled paired bootstrap against mfcc (exp/mlp/study/study.{json,md}), the bar chart and, with --snr, the
+  # accuracy-vs-SNR figure
+  local feat seed dir cond base opts root
   for feat in $features; do
-    for dir in "$exp/mlp_$feat$tag_suffix"/eval/*/; do
-      dir=${dir%/}
-      opts=(--task classify --hyp "$dir/predictions.jsonl" --out-dir "$exp/mlp_$feat$tag_suffix/score/$(basename "$dir")"
-            --dataset "$classify_corpus $feat")
-      local base="$exp/mlp_mfcc$tag_suffix/eval/$(basename "$dir")/predictions.jsonl"
-      if [ "$feat" != mfcc ] && [ -f "$base" ]; then opts+=(--compare "$base"); fi
-      audiofront score "${opts[@]}"
+    for seed in $seeds; do
+      for dir in "$(mlp_dir "$feat" "$seed")"/eval/*/; do
+        dir=${dir%/}; cond=$(basename "$dir")
+        opts=(--task classify --hyp "$dir/predictions.jsonl" --out-dir "$(mlp_dir "$feat" "$seed")/score/$cond"
+              --dataset "$classify_corpus $feat seed$seed")
+        base="$(mlp_dir mfcc "$seed")/eval/$cond/predictions.jsonl"
+        if [ "$feat" != mfcc ] && [ -f "$base" ]; then opts+=(--compare "$base"); fi
+        audiofront score "${opts[@]}"
+      done
     done
   done
+  root=$exp/mlp$tag_suffix
+  audiofront plot study "$root" --out-dir "$root/study" --baseline mfcc
+  audiofront plot bars "$root/study/study.json" --png "$root/study/bars.png"
+  if ! grep -q '"snr": {}' "$root/study/study.json"; then
+    audiofront plot snr "$root/study/study.json" --png "$root/study/snr.png"
+  fi
 }
 
 reconstruction() {
@@ -161,14 +181,24 @@ reconstruction() {
 }
 
 asr_comparison() {
-  # egs/librispeech at its recipe's budget, once with fbank and once with the vae13 latents (the same split)
-  local corpus
-  corpus=$(cd "$librispeech_dir" && pwd)
-  bash ../librispeech/run.sh --corpus-dir "$corpus" --test-speakers "$ls_test_speakers" --work-dir "$(pwd)/asr" \
-    --frontend fbank --tag "fbank$tag_suffix" --device "$device" --num-threads "$num_threads"
-  bash ../librispeech/run.sh --corpus-dir "$corpus" --test-speakers "$ls_test_speakers" --work-dir "$(pwd)/asr" \
-    --frontend vae --frontend-conf "checkpoint=$(pwd)/$(vae_ckpt vae13)" --tag "vae13$tag_suffix" \
-    --device "$device" --num-threads "$num_threads"
+  # Conformer-CTC with fbank against the vae13 latents, each corpus at its own recipe's budget and split:
+  # the demo corpus (egs/demo, unseen test voices) and/or the LibriSpeech subset (egs/librispeech)
+  local corpus feat conf ls
+  for corpus in $asr_corpora; do
+    for feat in fbank vae13; do
+      conf=()
+      [ "$feat" = vae13 ] && conf=(--frontend vae --frontend-conf "checkpoint=$(pwd)/$(vae_ckpt vae13)")
+      [ "$feat" = fbank ] && conf=(--frontend fbank)
+      if [ "$corpus" = demo ]; then
+        bash ../demo/run.sh --work-dir "$(pwd)/asr/demo" --results "$(pwd)/asr/demo/RESULTS.md" --tag "$feat$tag_suffix" \
+          --stop-stage 4 --device "$device" --num-threads "$num_threads" "${conf[@]}"
+      else
+        ls=$(cd "$librispeech_dir" && pwd)
+        bash ../librispeech/run.sh --corpus-dir "$ls" --test-speakers "$ls_test_speakers" --work-dir "$(pwd)/asr/librispeech" \
+          --tag "$feat$tag_suffix" --device "$device" --num-threads "$num_threads" "${conf[@]}"
+      fi
+    done
+  done
 }
 
 run_stage 0 prepare_librispeech "$ls_data" prepare_librispeech
