@@ -13,14 +13,21 @@ to the waveform).
     python benchmarks/fft_floor.py --threads 2
 
 ``bound`` is the fraction of `mel`'s throughput that LEAF would reach if everything but these two FFT passes
-were free. Not part of the test suite.
+were free. ``kernels`` times the fused C loops around the FFTs that an exact LEAF also cannot skip (activation
+and pooling forward, their backward, the products of the spectra for the filter and input gradients), on the
+same blocks, in cache; ``exact floor`` is the throughput of FFTs plus kernels alone. ``--peers`` adds the
+forward+backward of EfficientLEAF's fast setting (Gabor 8G-opt, from ``../shared/peers``) and of
+``leaf[decimated]`` (the approximation, :mod:`audiofront.frontends.leaf_decimated`), measured the same way, so
+the table says whether an exact LEAF can match that peer at all on this machine. Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -40,8 +47,8 @@ def best_time(fn, reps: int) -> float:
     return min(times)
 
 
-def frontend_time(name: str, x: torch.Tensor, reps: int) -> float:
-    frontend = build_frontend(name)
+def frontend_time(name: str, x: torch.Tensor, reps: int, **conf) -> float:
+    frontend = build_frontend(name, **conf)
     xg = x.clone().requires_grad_()
 
     def step():
@@ -51,6 +58,51 @@ def frontend_time(name: str, x: torch.Tensor, reps: int) -> float:
         feats.sum().backward()
 
     return best_time(step, reps)
+
+
+def efficientleaf_time(x: torch.Tensor, reps: int, peers_dir: Path) -> float:
+    """EfficientLEAF Gabor 8G-opt forward+backward (to its parameters and the waveform), or nan."""
+    root = peers_dir / "EfficientLEAF"
+    if not (root / "model" / "efficientleaf.py").exists():
+        return float("nan")
+    sys.path.insert(0, str(root))
+    from model.efficientleaf import EfficientLeaf
+
+    module = EfficientLeaf(n_filters=40, num_groups=8, conv_win_factor=6, stride_factor=16)
+    xg = x.unsqueeze(1).clone().requires_grad_()
+
+    def step():
+        module.zero_grad(set_to_none=True)
+        xg.grad = None
+        module(xg).sum().backward()
+
+    return best_time(step, reps)
+
+
+def kernel_times(x: torch.Tensor, channels: int, kernel: int, stride: int, reps: int) -> float:
+    """The fused loops an exact LEAF runs around its FFTs, on every block (in cache), or nan without them."""
+    from audiofront.frontends.native import kernels
+
+    nat = kernels()
+    if nat is None:
+        return float("nan")
+    geo = _Geometry(x.shape[0], x.shape[1], channels, 2 * channels, kernel, stride, None)
+    n, f, fb = geo.n_fft, geo.n_fft // 2 + 1, geo.frames_per_block
+    y = torch.randn(1, 2 * channels, n)
+    w = torch.rand(channels, kernel)
+    out, gout = torch.empty(1, channels, fb), torch.randn(1, channels, fb)
+    gy, gw = torch.zeros(1, 2 * channels, n), torch.zeros(channels, kernel)
+    spec_gy = torch.randn(1, 2 * channels, f, dtype=torch.complex64)
+    spec_x, spec_h = torch.randn(1, f, dtype=torch.complex64), torch.randn(2 * channels, f, dtype=torch.complex64)
+    acc, gx = torch.zeros(2 * channels, f, dtype=torch.complex64), torch.empty(1, f, dtype=torch.complex64)
+
+    def run():
+        for _ in range(geo.segments):
+            nat.pool_forward(y, w, out, channels, geo.start, geo.width, stride, fb, 0, 0.0)
+            nat.pool_backward(y, w, gout, gy, gw, channels, geo.start, geo.width, stride, fb, 0, 0.0)
+            nat.spectra_backward(spec_gy, spec_x, spec_h, acc, gx)
+
+    return best_time(run, reps)
 
 
 def fft_pass_times(x: torch.Tensor, channels: int, kernel: int, stride: int, reps: int) -> tuple[float, float, int]:
@@ -75,22 +127,36 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--shapes", default="8x1s,8x4s,1x60s")
     parser.add_argument("--reps", type=int, default=8)
+    parser.add_argument("--peers", action="store_true", help="also time EfficientLEAF and leaf[decimated]")
+    parser.add_argument("--peers-dir", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "peers"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; torch "
           f"{torch.__version__}, {args.threads} threads; times: best of {args.reps}\n")
-    print("| shape | N | inverse FFT pass ms | forward FFT pass ms | mel fwd+bwd ms | leaf fwd+bwd ms | leaf / mel | bound |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cols = ["shape", "N", "inverse FFT pass ms", "forward FFT pass ms", "kernels ms", "exact floor s/s",
+            "mel fwd+bwd ms", "leaf fwd+bwd ms", "leaf / mel", "bound"]
+    if args.peers:
+        cols += ["EfficientLEAF fwd+bwd ms", "leaf[decimated] fwd+bwd ms"]
+    print("| " + " | ".join(cols) + " |")
+    print("| --- | " + " | ".join("---:" for _ in cols[1:]) + " |")
     for shape in args.shapes.split(","):
         batch, seconds = shape.rstrip("s").split("x")
         x = (torch.rand(int(batch), int(float(seconds) * SAMPLE_RATE)) * 2 - 1) * 0.5
+        audio = x.numel() / SAMPLE_RATE
         inv, fwd, n_fft = fft_pass_times(x, 40, 401, 160, args.reps)
+        kern = kernel_times(x, 40, 401, 160, args.reps)
         mel = frontend_time("mel", x, args.reps)
         leaf = frontend_time("leaf", x, args.reps)
-        print(f"| {shape} | {n_fft} | {inv * 1e3:.1f} | {fwd * 1e3:.1f} | {mel * 1e3:.1f} | {leaf * 1e3:.1f} | "
-              f"{mel / leaf:.3f} | {mel / (inv + fwd):.3f} |")
+        row = (f"| {shape} | {n_fft} | {inv * 1e3:.1f} | {fwd * 1e3:.1f} | {kern * 1e3:.1f} | "
+               f"{audio / (inv + fwd + kern):,.0f} | {mel * 1e3:.1f} | {leaf * 1e3:.1f} | {mel / leaf:.3f} | "
+               f"{mel / (inv + fwd):.3f} |")
+        if args.peers:
+            eleaf = efficientleaf_time(x, args.reps, Path(args.peers_dir))
+            dec = frontend_time("leaf", x, args.reps, impl="decimated")
+            row += f" {eleaf * 1e3:.1f} | {dec * 1e3:.1f} |"
+        print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,18 @@ least disturbed one. Each case runs in its own subprocess with ``torch.set_num_t
 OpenMP's default waiting (``--omp-passive`` sets ``OMP_WAIT_POLICY=PASSIVE``, for a machine shared with other
 jobs, where spinning threads are very slow; it slows frontends made of many small operations on a quiet one).
 
+``--peers`` adds other projects' frontends where they import (:func:`peer_frontend`): EfficientLEAF from
+``../shared/peers`` (its paper's fast setting, Gabor 8G-opt), SpeechBrain's ``Leaf`` and torchaudio's mel
+(both need torchaudio, whose wheels pin another torch: each is skipped with the reason printed when it does not
+import). They run in the same child processes, timed the same way (forward; forward and backward to their
+parameters and the waveform), and every figure is also given relative to torchaudio's mel when it ran.
+
 Usage::
 
     python benchmarks/frontends.py --threads 2 --out benchmarks/results/cpu.md
     python benchmarks/frontends.py --device cuda --out benchmarks/results/gpu.md
     python benchmarks/frontends.py --frontends mel,leaf --shapes 8x4s     # a subset
+    python benchmarks/frontends.py --frontends mel,leaf,leaf[decimated] --peers --shapes 8x1s,8x4s,256x1s
 
 Not part of the test suite.
 """
@@ -40,7 +47,15 @@ from pathlib import Path
 SAMPLE_RATE = 16000
 CPU_SHAPES = ("8x1s", "8x4s", "1x60s")
 GPU_SHAPES = ("8x1s", "8x4s", "1x60s", "256x1s")
-EXTRA_VARIANTS = {"leaf[direct]": ("leaf", {"impl": "direct"})}
+EXTRA_VARIANTS = {"leaf[direct]": ("leaf", {"impl": "direct"}), "leaf[decimated]": ("leaf", {"impl": "decimated"})}
+# --peers: other projects' frontends, timed in the same processes and the same way (see peer_frontend)
+PEERS = ("efficientleaf", "speechbrain-leaf", "torchaudio-mel")
+PEER_LABELS = {
+    "efficientleaf": "EfficientLEAF Gabor 8G-opt (peer)",
+    "speechbrain-leaf": "SpeechBrain Leaf (peer)",
+    "torchaudio-mel": "torchaudio mel (peer)",
+}
+DEFAULT_PEERS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "peers"
 
 
 def parse_shape(shape: str) -> tuple[int, int]:
@@ -71,15 +86,73 @@ def _reset_hwm() -> bool:
         return False
 
 
-def run_case(variant: str, shape: str, device: str, threads: int, min_time: float, max_reps: int, clock: str) -> dict:
+class PeerUnavailable(Exception):
+    """A peer that cannot be imported here (the reason is printed, the case skipped)."""
+
+
+def peer_frontend(peer: str, peers_dir: str):
+    """A peer's frontend as a module and a ``(waveforms [B, T], lengths) -> features`` call, 40 filters, 16 kHz,
+    25 ms windows (401 taps), 10 ms hop, as our `leaf` and `mel`.
+
+    * ``efficientleaf``: EfficientLEAF (Schlueter & Gutenbrunner 2022, arXiv 2207.05508), the paper's fast
+      setting "Gabor 8G-opt" (``num_groups=8, conv_win_factor=6, stride_factor=16``) with its default
+      compression (log1p, median filter, temporal batch norm); imported from ``peers_dir/EfficientLEAF``;
+      input ``[B, 1, T]``.
+    * ``speechbrain-leaf``: ``speechbrain.lobes.features.Leaf`` (needs torchaudio).
+    * ``torchaudio-mel``: ``torchaudio.transforms.MelSpectrogram`` with our `mel`'s settings, then ``log(x + 1e-5)``.
+    """
+    import torch
+
+    if peer == "efficientleaf":
+        root = Path(peers_dir) / "EfficientLEAF"
+        if not (root / "model" / "efficientleaf.py").exists():
+            raise PeerUnavailable(f"no EfficientLEAF checkout at {root}")
+        sys.path.insert(0, str(root))
+        try:
+            from model.efficientleaf import EfficientLeaf
+        except ImportError as exc:
+            raise PeerUnavailable(f"EfficientLEAF does not import: {exc}") from exc
+        module = EfficientLeaf(n_filters=40, num_groups=8, conv_win_factor=6, stride_factor=16)
+        return module, lambda x, lengths: module(x.unsqueeze(1))
+    if peer == "speechbrain-leaf":
+        try:
+            from speechbrain.lobes.features import Leaf
+        except Exception as exc:  # ImportError, or torchaudio failing against this torch
+            raise PeerUnavailable(f"speechbrain does not import ({type(exc).__name__}: {str(exc)[:120]})") from exc
+        module = Leaf(out_channels=40, window_len=25.0, window_stride=10.0, sample_rate=SAMPLE_RATE, in_channels=1)
+        return module, lambda x, lengths: module(x)
+    if peer == "torchaudio-mel":
+        try:
+            import torchaudio
+        except Exception as exc:
+            raise PeerUnavailable(f"torchaudio does not import ({type(exc).__name__}: {str(exc)[:120]})") from exc
+        module = torchaudio.transforms.MelSpectrogram(
+            sample_rate=SAMPLE_RATE, n_fft=512, win_length=401, hop_length=160, f_min=60.0, f_max=7800.0,
+            n_mels=40, power=2.0)
+        return module, lambda x, lengths: torch.log(module(x) + 1e-5)
+    raise ValueError(f"unknown peer {peer!r}; known: {', '.join(PEERS)}")
+
+
+def run_case(variant: str, shape: str, device: str, threads: int, min_time: float, max_reps: int, clock: str,
+             peers_dir: str = str(DEFAULT_PEERS_DIR)) -> dict:
     import torch
 
     from audiofront.frontends import build_frontend
 
     torch.set_num_threads(threads)
-    name, config = EXTRA_VARIANTS.get(variant, (variant, {}))
     torch.manual_seed(0)
-    frontend = build_frontend(name, **config).to(device)
+    if variant in PEERS:
+        try:
+            frontend, call = peer_frontend(variant, peers_dir)
+        except PeerUnavailable as exc:
+            return {"variant": variant, "shape": shape, "device": device, "unavailable": str(exc)}
+        frontend = frontend.to(device)
+    else:
+        name, config = EXTRA_VARIANTS.get(variant, (variant, {}))
+        frontend = build_frontend(name, **config).to(device)
+
+        def call(x, lengths):
+            return frontend(x, lengths)[0]
     batch, samples = parse_shape(shape)
     x = (torch.rand(batch, samples, device=device) * 2 - 1) * 0.5
     lengths = torch.full((batch,), samples, dtype=torch.long)
@@ -91,7 +164,7 @@ def run_case(variant: str, shape: str, device: str, threads: int, min_time: floa
 
     def forward():
         with torch.no_grad():
-            frontend(x, lengths)
+            call(x, lengths)
         sync()
 
     xg = x.clone().requires_grad_()
@@ -99,7 +172,7 @@ def run_case(variant: str, shape: str, device: str, threads: int, min_time: floa
     def forward_backward():
         frontend.zero_grad(set_to_none=True)
         xg.grad = None
-        feats, _ = frontend(xg, lengths)
+        feats = call(xg, lengths)
         feats.sum().backward()
         sync()
 
@@ -158,7 +231,7 @@ def _child(args: argparse.Namespace, variant: str, shape: str, device: str) -> d
     cmd = [
         sys.executable, __file__, "--child", variant, "--shapes", shape, "--device", device,
         "--threads", str(args.threads), "--min-time", str(args.min_time), "--max-reps", str(args.max_reps),
-        "--clock", args.clock,
+        "--clock", args.clock, "--peers-dir", args.peers_dir,
     ]
     # OpenMP's default (spin a while before sleeping) is what users get and the fastest on a quiet machine:
     # passive waits cost every parallel region a wake-up, which taxes frontends made of many small operations
@@ -181,13 +254,17 @@ def _child(args: argparse.Namespace, variant: str, shape: str, device: str) -> d
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _fmt(value: float, ref: float | None) -> str:
+def _ratio(ratio: float) -> str:
+    return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
+
+
+def _fmt(value: float, ref: float | None, ref2: float | None = None) -> str:
     if value != value:  # nan
         return "n/a"
     text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-    if ref:
-        ratio = value / ref
-        text += f" ({ratio:.2f})" if ratio >= 0.1 else f" ({ratio:.2g})"
+    ratios = [_ratio(value / r) for r in (ref, ref2) if r]
+    if ratios:
+        text += f" ({' / '.join(ratios)})"
     return text
 
 
@@ -196,28 +273,34 @@ def markdown(results: list[dict], device: str, shapes: list[str], header: str) -
     by = {(r["variant"], r["shape"]): r for r in results}
     variants = list(dict.fromkeys(r["variant"] for r in results))
     lines = [header, ""]
-    lines.append("Throughput in seconds of audio per second (in brackets: relative to `mel` in the same run); "
+    ta = any(r["variant"] == "torchaudio-mel" and "fwd" in r for r in results)
+    lines.append("Throughput in seconds of audio per second (in brackets: relative to `mel` in the same run"
+                 + (", then to torchaudio's mel" if ta else "") + "); "
                  "peak: MiB above the memory held before one forward+backward call.")
+    skipped = {r["variant"]: r["unavailable"] for r in results if "unavailable" in r}
+    for variant, why in skipped.items():
+        lines.append(f"Not measured: `{variant}`: {why}.")
     lines.append("")
     cols = []
     for shape in shapes:
         cols += [f"{shape} fwd", f"{shape} fwd+bwd", f"{shape} peak MiB"]
     lines.append("| frontend | params | " + " | ".join(cols) + " |")
     lines.append("| --- | ---: | " + " | ".join("---:" for _ in cols) + " |")
-    for variant in variants:
-        row = [f"`{variant}`"]
+    for variant in [v for v in variants if v not in skipped]:
+        row = [f"`{variant}`" + (f" ({PEER_LABELS[variant]})" if variant in PEER_LABELS else "")]
         params = next((by[(variant, s)].get("params") for s in shapes if (variant, s) in by and "params" in by[(variant, s)]), None)
         row.append(f"{params:,}" if params is not None else "?")
         for shape in shapes:
-            r, mel = by.get((variant, shape)), by.get(("mel", shape))
+            r, mel, tam = by.get((variant, shape)), by.get(("mel", shape)), by.get(("torchaudio-mel", shape))
             if r is None:
                 row += ["", "", ""]
             elif "error" in r:
                 row += [f"error: {r['error']}", "", ""]
             else:
-                ok = mel is not None and "error" not in mel
-                row.append(_fmt(r["fwd"], mel["fwd"] if ok and variant != "mel" else None))
-                row.append(_fmt(r["fwd_bwd"], mel["fwd_bwd"] if ok and variant != "mel" else None))
+                ok = mel is not None and "fwd" in mel and variant != "mel"
+                ok2 = tam is not None and "fwd" in tam and variant != "torchaudio-mel"
+                for key in ("fwd", "fwd_bwd"):
+                    row.append(_fmt(r[key], mel[key] if ok else None, tam[key] if ok2 else None))
                 row.append(f"{r['peak_mib']:,.0f}" if r["peak_mib"] == r["peak_mib"] else "n/a")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
@@ -256,12 +339,17 @@ def main(argv=None) -> int:
     parser.add_argument("--max-reps", type=int, default=10)
     parser.add_argument("--case-timeout", type=float, default=900.0)
     parser.add_argument("--skip", default="", help="comma-separated NAME@SHAPE cases to leave out, e.g. leaf[direct]@1x60s")
+    parser.add_argument("--peers", action="store_true",
+                        help=f"also time the peers ({', '.join(PEERS)}) where they import, in the same way")
+    parser.add_argument("--peers-dir", default=str(DEFAULT_PEERS_DIR),
+                        help="where the peers' checkouts lie (default ../shared/peers beside the repository)")
     parser.add_argument("--out", default="", help="also write the Markdown table here (atomic write)")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        result = run_case(args.child, args.shapes, args.device, args.threads, args.min_time, args.max_reps, args.clock)
+        result = run_case(args.child, args.shapes, args.device, args.threads, args.min_time, args.max_reps, args.clock,
+                          args.peers_dir)
         print(json.dumps(result))
         return 0
 
@@ -275,7 +363,9 @@ def main(argv=None) -> int:
         print(f"device {args.device!r} is not available here", file=sys.stderr)
         return 2
     names = [n for n in args.frontends.split(",") if n] or list_frontends(buildable_by_default=True) + list(EXTRA_VARIANTS)
-    unknown = [n for n in names if n not in list_frontends() and n not in EXTRA_VARIANTS]
+    if args.peers:
+        names += [p for p in PEERS if p not in names]
+    unknown = [n for n in names if n not in list_frontends() and n not in EXTRA_VARIANTS and n not in PEERS]
     if unknown:
         print(f"unknown frontend(s): {', '.join(unknown)}; registered: {', '.join(list_frontends())}", file=sys.stderr)
         return 2
@@ -300,7 +390,8 @@ def main(argv=None) -> int:
                 if args.out:  # keep every finished case, in case a later one takes the driver down
                     with open(args.out + ".jsonl", "a") as f:
                         f.write(json.dumps(r) + "\n")
-                status = r.get("error") or f"fwd {r['fwd']:.1f} s/s, fwd+bwd {r['fwd_bwd']:.1f} s/s, peak {r['peak_mib']:.0f} MiB"
+                status = r.get("error") or (f"not measured: {r['unavailable']}" if "unavailable" in r else
+                                            f"fwd {r['fwd']:.1f} s/s, fwd+bwd {r['fwd_bwd']:.1f} s/s, peak {r['peak_mib']:.0f} MiB")
                 print(f"[{device} {shape} {name}] {status} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
         load = os.getloadavg()
         table = markdown(results, device, shapes, header) + f"\nLoad average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}.\n"

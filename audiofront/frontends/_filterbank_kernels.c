@@ -1,4 +1,5 @@
-/* Fused loops around the FFTs of audiofront/frontends/leaf_fast.py (compiled on first use by native.py).
+/* Fused loops around the FFTs of audiofront/frontends/leaf_fast.py and leaf_decimated.py (compiled on first use
+ * by native.py).
  *
  * The pure-PyTorch path does each of these steps as several whole-tensor operations, each a pass over memory;
  * here one pass per step. Same arithmetic as the PyTorch path and the conv1d reference: tested against both.
@@ -146,5 +147,153 @@ void spectra_backward_##SUF(const T *GY, const T *X, const T *H, T *acc, T *gx, 
     }                                                                                                           \
 }
 
+
+/* Kernels of audiofront/frontends/leaf_decimated.py: one rate's filters, each on its own band of M bins.
+ * Complex arrays interleaved (re, im). X[S][NX]: the blocks' spectra (circularly extended so that every band
+ * is contiguous); starts[c]: first bin of filter c's band in X; H[C][M]: the filters' spectra on their bands.
+ * Y[S][C][M]: the inverse FFTs of the bands (the filter outputs on every r-th sample); the frames pool
+ * a[p] = |Y[s][c][first + p]|^2, p < span = (fb - 1) * step + nt, with taps[C][nt] at stride step. */
+#define DEFINE_BAND_KERNELS(T, SUF)                                                                             \
+                                                                                                                \
+/* band[s][c][j] = X[s][starts[c] + j] * H[c][j]: the gather and the product in one pass. */                   \
+void band_forward_##SUF(const T *X, const T *H, const long *starts, T *band, long S, long NX, long C, long M) { \
+    _Pragma("omp parallel for schedule(static)")                                                                \
+    for (long sc = 0; sc < S * C; sc++) {                                                                       \
+        long s = sc / C, c = sc % C;                                                                            \
+        const T *x = X + 2 * (s * NX + starts[c]);                                                              \
+        const T *h = H + 2 * c * M;                                                                             \
+        T *b = band + 2 * sc * M;                                                                               \
+        _Pragma("omp simd")                                                                                     \
+        for (long j = 0; j < M; j++) {                                                                          \
+            T xr = x[2 * j], xi = x[2 * j + 1], hr = h[2 * j], hi = h[2 * j + 1];                               \
+            b[2 * j] = xr * hr - xi * hi;                                                                       \
+            b[2 * j + 1] = xr * hi + xi * hr;                                                                   \
+        }                                                                                                       \
+    }                                                                                                           \
+}                                                                                                               \
+                                                                                                                \
+/* From GZ[S][C][M], the gradient of the bands' products:                                                     \
+ *   GH[c][j] += sum_s GZ[s][c][j] conj(X[s][starts[c] + j])     (if GH != NULL; parallel over filters)        \
+ *   GX[s][starts[c] + j] += GZ[s][c][j] conj(H[c][j])            (if GX != NULL; parallel over blocks, as     \
+ *                                                                  bands of different filters may overlap)   */\
+void band_backward_##SUF(const T *GZ, const T *X, const T *H, const long *starts, T *GH, T *GX, long S,        \
+                         long NX, long C, long M) {                                                             \
+    if (GH) {                                                                                                   \
+        _Pragma("omp parallel for schedule(static)")                                                            \
+        for (long c = 0; c < C; c++) {                                                                          \
+            T *gh = GH + 2 * c * M;                                                                             \
+            for (long s = 0; s < S; s++) {                                                                      \
+                const T *q = GZ + 2 * (s * C + c) * M;                                                          \
+                const T *x = X + 2 * (s * NX + starts[c]);                                                      \
+                _Pragma("omp simd")                                                                             \
+                for (long j = 0; j < M; j++) {                                                                  \
+                    T qr = q[2 * j], qi = q[2 * j + 1], xr = x[2 * j], xi = x[2 * j + 1];                       \
+                    gh[2 * j] += qr * xr + qi * xi;                                                             \
+                    gh[2 * j + 1] += qi * xr - qr * xi;                                                         \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }                                                                                                           \
+    if (GX) {                                                                                                   \
+        _Pragma("omp parallel for schedule(static)")                                                            \
+        for (long s = 0; s < S; s++) {                                                                          \
+            for (long c = 0; c < C; c++) {                                                                      \
+                const T *q = GZ + 2 * (s * C + c) * M;                                                          \
+                const T *h = H + 2 * c * M;                                                                     \
+                T *gx = GX + 2 * (s * NX + starts[c]);                                                          \
+                _Pragma("omp simd")                                                                             \
+                for (long j = 0; j < M; j++) {                                                                  \
+                    T qr = q[2 * j], qi = q[2 * j + 1], hr = h[2 * j], hi = h[2 * j + 1];                       \
+                    gx[2 * j] += qr * hr + qi * hi;                                                             \
+                    gx[2 * j + 1] += qi * hr - qr * hi;                                                         \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }                                                                                                           \
+}                                                                                                               \
+                                                                                                                \
+static void cmodulus_##SUF(const T *y, long span, T *a) {                                                      \
+    _Pragma("omp simd")                                                                                         \
+    for (long p = 0; p < span; p++) a[p] = y[2 * p] * y[2 * p] + y[2 * p + 1] * y[2 * p + 1];                  \
+}                                                                                                               \
+                                                                                                                \
+/* out[s][c][k] = sum_j taps[c][j] a[k * step + j]. */                                                        \
+void cpool_forward_##SUF(const T *Y, const T *taps, T *out, long S, long C, long M, long first, long step,      \
+                         long nt, long fb) {                                                                    \
+    long span = (fb - 1) * step + nt;                                                                           \
+    _Pragma("omp parallel")                                                                                     \
+    {                                                                                                           \
+        T *a = (T *)malloc(sizeof(T) * (size_t)span);                                                           \
+        _Pragma("omp for schedule(static)")                                                                     \
+        for (long sc = 0; sc < S * C; sc++) {                                                                   \
+            long c = sc % C;                                                                                    \
+            cmodulus_##SUF(Y + 2 * (sc * M + first), span, a);                                                 \
+            const T *w = taps + c * nt;                                                                         \
+            T *o = out + sc * fb;                                                                               \
+            for (long k = 0; k < fb; k++) {                                                                     \
+                const T *ak = a + k * step;                                                                     \
+                T acc = 0;                                                                                      \
+                _Pragma("omp simd reduction(+ : acc)")                                                          \
+                for (long j = 0; j < nt; j++) acc += w[j] * ak[j];                                              \
+                o[k] = acc;                                                                                     \
+            }                                                                                                   \
+        }                                                                                                       \
+        free(a);                                                                                                \
+    }                                                                                                           \
+}                                                                                                               \
+                                                                                                                \
+/* Backward of cpool_forward: u[p] = sum_k gout[s][c][k] taps[c][p - k step];                                 \
+ *   GY[s][c][first + p] = 2 u[p] Y[s][c][first + p] (torch's gradient of |y|^2 for a real loss), GY zero     \
+ *   elsewhere on the row (all M bins written);                                                               \
+ *   gtaps[c][j] += sum_{s, k} gout[s][c][k] a[k step + j] (if gtaps != NULL). Parallel over filters. */      \
+void cpool_backward_##SUF(const T *Y, const T *taps, const T *gout, T *GY, T *gtaps, long S, long C, long M,    \
+                          long first, long step, long nt, long fb) {                                            \
+    long span = (fb - 1) * step + nt;                                                                           \
+    _Pragma("omp parallel")                                                                                     \
+    {                                                                                                           \
+        T *a = (T *)malloc(sizeof(T) * (size_t)span);                                                           \
+        T *u = (T *)malloc(sizeof(T) * (size_t)span);                                                           \
+        _Pragma("omp for schedule(static)")                                                                     \
+        for (long c = 0; c < C; c++) {                                                                          \
+            const T *w = taps + c * nt;                                                                         \
+            for (long s = 0; s < S; s++) {                                                                      \
+                long sc = s * C + c;                                                                            \
+                const T *go = gout + sc * fb;                                                                   \
+                const T *y = Y + 2 * (sc * M + first);                                                          \
+                memset(u, 0, sizeof(T) * (size_t)span);                                                         \
+                for (long k = 0; k < fb; k++) {                                                                 \
+                    T gk = go[k];                                                                               \
+                    T *uk = u + k * step;                                                                       \
+                    _Pragma("omp simd")                                                                         \
+                    for (long j = 0; j < nt; j++) uk[j] += gk * w[j];                                           \
+                }                                                                                               \
+                if (gtaps) {                                                                                    \
+                    cmodulus_##SUF(y, span, a);                                                                 \
+                    T *gw = gtaps + c * nt;                                                                     \
+                    for (long k = 0; k < fb; k++) {                                                             \
+                        T gk = go[k];                                                                           \
+                        const T *ak = a + k * step;                                                             \
+                        _Pragma("omp simd")                                                                     \
+                        for (long j = 0; j < nt; j++) gw[j] += gk * ak[j];                                      \
+                    }                                                                                           \
+                }                                                                                               \
+                T *row = GY + 2 * sc * M;                                                                       \
+                memset(row, 0, sizeof(T) * 2 * (size_t)first);                                                  \
+                T *g = row + 2 * first;                                                                         \
+                _Pragma("omp simd")                                                                             \
+                for (long p = 0; p < span; p++) {                                                               \
+                    g[2 * p] = 2 * u[p] * y[2 * p];                                                             \
+                    g[2 * p + 1] = 2 * u[p] * y[2 * p + 1];                                                     \
+                }                                                                                               \
+                memset(g + 2 * span, 0, sizeof(T) * 2 * (size_t)(M - first - span));                           \
+            }                                                                                                   \
+        }                                                                                                       \
+        free(a);                                                                                                \
+        free(u);                                                                                                \
+    }                                                                                                           \
+}
+
 DEFINE_KERNELS(float, f32)
 DEFINE_KERNELS(double, f64)
+DEFINE_BAND_KERNELS(float, f32)
+DEFINE_BAND_KERNELS(double, f64)

@@ -74,8 +74,9 @@ def _decay_scan(u: Tensor, decay: Tensor, init: Tensor, chunk: int) -> Tensor:
     n_chunks = -(-steps // n)
     padded = torch.nn.functional.pad(u, (0, n_chunks * n - steps))
     chunks = padded.reshape(batch, channels, n_chunks, n)
-    # local[b, c, k, i] = sum_j powers[c, i, j] u[b, c, k, j]
-    local = torch.matmul(chunks, powers.transpose(1, 2).unsqueeze(0))
+    # local[b, c, k, i] = sum_j powers[c, i, j] u[b, c, k, j]: one batched product per channel (a broadcast
+    # matmul against powers.unsqueeze(0) copied powers B times: 97 ms of copies at 256 x 1 s, 40 filters)
+    local = torch.einsum("bckj,cij->bcki", chunks, powers)
     if n_chunks == 1:
         carried = init.unsqueeze(-1)
     else:

@@ -35,7 +35,23 @@ How:
 Why not faster: an exact method has to produce every filter output at the full rate before the nonlinearity
 (the filters are cut at ``K`` taps, so their responses are not band-limited and cannot be decimated), so the
 forward pass costs one inverse FFT pass over ``2C`` rows and the backward pass one FFT pass; on CPU each pass
-alone costs about twice a whole log-mel forward and backward (``benchmarks/fft_floor.py``).
+alone costs about twice a whole log-mel forward and backward (``benchmarks/fft_floor.py``). Measured against
+EfficientLEAF's fast setting (issue 15; ``python benchmarks/fft_floor.py --threads 1 --peers``,
+benchmarks/results/fft_floor_cpu.md: Intel Xeon, one thread, 40 filters, N = 6144): the two FFT passes take 21.7
+ms (8 x 1 s) and 86.3 ms (8 x 4 s); the fused loops an exact method also needs around them (activation and
+pooling, their backward, the spectra products of the filter and input gradients) 15.6 and 61.6 ms, in cache and
+with nothing else. That floor, 214-216 s of audio per second forward+backward, is below EfficientLEAF's 279 s/s
+at 8 x 4 s (114.7 ms; EfficientLEAF is an approximation: each group of filters convolved at a reduced rate) and
+above its 172 s/s at 8 x 1 s (46.6 ms). This module runs at 87 and 315 ms there (92 and 102 s/s). Where the
+rest goes (torch.profiler, 8 x 4 s, one forward+backward): inverse FFTs 92 ms (the same transforms take 41 ms
+in cache: the kept filter outputs, 192 MB, are written to memory and read back; writing them into reused
+buffers instead of fresh allocations measured no faster, so it is memory traffic, not page faults; recomputing
+them in the backward pass instead, ``save_limit=0``, measured the same), forward FFTs 56 ms, the backward
+kernels 83 ms (46 ms in cache), the forward kernel 28 ms (7 ms in cache), the spectra products 18 ms; block
+groups of 1 to 8 blocks changed nothing beyond the noise. So an exact LEAF cannot reach EfficientLEAF's
+forward+backward at 8 x 4 s on this machine at all, and at 8 x 1 s only with the overhead above its floor cut
+from 50 ms to 9 ms. The approximation that does is :mod:`.leaf_decimated` (2.8-2.9x EfficientLEAF at 8 x 1 s
+and 8 x 4 s, 4.2x at 256 x 1 s), tested against the same reference within its stated bounds.
 
 Blocks are processed in groups of about ``_GROUP_ELEMENTS`` samples (all filters) to stay in cache. On CPU
 the loops around the FFTs (activation + pooling forward; their gradients; the filter- and input-gradient

@@ -1,8 +1,8 @@
 """The fused CPU loops of ``_filterbank_kernels.c``, compiled on first use and loaded with ctypes.
 
 Optional: without a C compiler (or with ``AUDIOFRONT_NATIVE=0``) :func:`kernels` returns ``None`` and
-:mod:`.leaf_fast` uses its pure-PyTorch path, which computes the same values (both are tested against the
-conv1d reference). The library is built once per source version, compiler flags and CPU model into
+:mod:`.leaf_fast` and :mod:`.leaf_decimated` use their pure-PyTorch paths, which compute the same values (both are
+tested against the conv1d reference). The library is built once per source version, compiler flags and CPU model into
 ``$XDG_CACHE_HOME/audiofront`` (default ``~/.cache/audiofront``; ``AUDIOFRONT_CACHE`` overrides), written
 atomically, so concurrent first uses do not race. It uses OpenMP through the ``libgomp`` that PyTorch has
 already loaded, so its threads are PyTorch's (``torch.set_num_threads`` applies).
@@ -76,6 +76,7 @@ class Kernels:
     def __init__(self, lib: ctypes.CDLL):
         p, lg, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
         self._fns = {}
+        self._band = {}  # the kernels of leaf_decimated.py
         for suffix, real in (("f32", ctypes.c_float), ("f64", ctypes.c_double)):
             fwd = getattr(lib, f"pool_forward_{suffix}")
             fwd.argtypes = [p, p, p] + [lg] * 9 + [i, real]
@@ -83,9 +84,18 @@ class Kernels:
             bwd.argtypes = [p, p, p, p, p] + [lg] * 9 + [i, real]
             spec = getattr(lib, f"spectra_backward_{suffix}")
             spec.argtypes = [p, p, p, p, p, lg, lg, lg]
-            for fn in (fwd, bwd, spec):
+            band_f = getattr(lib, f"band_forward_{suffix}")
+            band_f.argtypes = [p, p, p, p] + [lg] * 4
+            band_b = getattr(lib, f"band_backward_{suffix}")
+            band_b.argtypes = [p] * 6 + [lg] * 4
+            cpool_f = getattr(lib, f"cpool_forward_{suffix}")
+            cpool_f.argtypes = [p, p, p] + [lg] * 7
+            cpool_b = getattr(lib, f"cpool_backward_{suffix}")
+            cpool_b.argtypes = [p] * 5 + [lg] * 7
+            for fn in (fwd, bwd, spec, band_f, band_b, cpool_f, cpool_b):
                 fn.restype = None
             self._fns[suffix] = (fwd, bwd, spec)
+            self._band[suffix] = (band_f, band_b, cpool_f, cpool_b)
 
     @staticmethod
     def _suffix(t: Tensor) -> str:
@@ -122,6 +132,34 @@ class Kernels:
         g, rows, f = gy_spec.shape
         fn = self._fns[self._suffix(gy_spec)][2]
         fn(self._ptr(gy_spec), self._ptr(x_spec), self._ptr(h_spec), self._ptr(acc), self._ptr(gx_spec), g, rows, f)
+
+    # ---- leaf_decimated.py: complex tensors, interleaved ------------------------------------------------
+    def band_forward(self, x: Tensor, h: Tensor, starts: Tensor, band: Tensor) -> None:
+        """``band[s, c, j] = x[s, starts[c] + j] * h[c, j]`` (complex)."""
+        s, nx = x.shape
+        c, m = h.shape
+        self._band[self._suffix(x)][0](self._ptr(x), self._ptr(h), self._ptr(starts), self._ptr(band), s, nx, c, m)
+
+    def band_backward(self, gz: Tensor, x: Tensor, h: Tensor, starts: Tensor, gh: Optional[Tensor],
+                      gx: Optional[Tensor]) -> None:
+        """``gh[c, j] += sum_s gz[s, c, j] conj(x[s, starts[c] + j])``; ``gx[s, starts[c] + j] += gz conj(h)``."""
+        s, nx = x.shape
+        c, m = h.shape
+        self._band[self._suffix(x)][1](self._ptr(gz), self._ptr(x), self._ptr(h), self._ptr(starts), self._ptr(gh),
+                                       self._ptr(gx), s, nx, c, m)
+
+    def cpool_forward(self, y: Tensor, taps: Tensor, out: Tensor, first: int, step: int) -> None:
+        """``out[s, c, k] = sum_j taps[c, j] |y[s, c, first + k step + j]|^2``."""
+        s, c, m = y.shape
+        self._band[self._suffix(y)][2](self._ptr(y), self._ptr(taps), self._ptr(out), s, c, m, first, step,
+                                       taps.shape[-1], out.shape[-1])
+
+    def cpool_backward(self, y: Tensor, taps: Tensor, gout: Tensor, gy: Tensor, gtaps: Optional[Tensor],
+                       first: int, step: int) -> None:
+        """Gradients of :meth:`cpool_forward`: ``gy`` (all of it written) and ``gtaps`` (accumulated)."""
+        s, c, m = y.shape
+        self._band[self._suffix(y)][3](self._ptr(y), self._ptr(taps), self._ptr(gout), self._ptr(gy),
+                                       self._ptr(gtaps), s, c, m, first, step, taps.shape[-1], gout.shape[-1])
 
 
 def kernels() -> Optional[Kernels]:

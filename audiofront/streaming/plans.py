@@ -101,7 +101,13 @@ def _mel_pcen(fe) -> StreamPlan:
 def _leaf(fe) -> StreamPlan:
     # K-tap Gabor filters around each output, K-tap Gaussian pooling of the outputs around the centre
     reach = 2 * (fe.config.window_length // 2)
-    return _centred_compressed(fe, reach, reach, fe.energies, fe.config.energy_floor)
+    energies = fe.energies
+    if fe.config.impl == "decimated":
+        # the decimated approximation's band-limited filters are not K taps long: stream the exact LEAF (same
+        # parameters), whose frames are final after `reach` samples
+        def energies(w):
+            return fe.energies(w, impl="fast")
+    return _centred_compressed(fe, reach, reach, energies, fe.config.energy_floor)
 
 
 def _tdfbanks(fe) -> StreamPlan:

@@ -132,10 +132,10 @@ def hard_60s_inputs():
     return torch.stack([silence, noise, clipped])
 
 
-@pytest.mark.parametrize("name", ["leaf", "mel-pcen"])
-def test_constraints_hold_after_pushing_and_60s_stays_finite(name):
+@pytest.mark.parametrize("name, conf", [("leaf", {}), ("leaf", {"impl": "decimated"}), ("mel-pcen", {})])
+def test_constraints_hold_after_pushing_and_60s_stays_finite(name, conf):
     torch.manual_seed(0)
-    fe = build_frontend(name, n_filters=6)
+    fe = build_frontend(name, n_filters=6, **conf)
     before = {n: p.detach().clone() for n, p in fe.named_parameters()}
     push_out_of_range(fe)
     raw = dict(fe.named_parameters())
@@ -249,7 +249,7 @@ def test_bad_options_are_clear_errors():
         build_frontend("leaf", window_length=400)
 
 
-@pytest.mark.parametrize("impl", ["fast", "direct"])
+@pytest.mark.parametrize("impl", ["fast", "direct", "decimated"])
 def test_zero_padding_after_a_sequence_changes_none_of_its_frames(impl):
     """The last frames pool filter outputs past the end of the signal: they must be those of the signal
     followed by zeros, whatever the batch padding (LEAF's TF code zero-pads the energies instead, which
