@@ -12,6 +12,10 @@ normal per filter), then the frontend's own clamping: filters wider and narrower
 centres, pooling widths from about 0.15 to 0.5 (the clamp), as training moves them.
 
     python benchmarks/leaf_decimated_error.py --threads 1
+    python benchmarks/leaf_decimated_error.py --checkpoint exp/leaf/avg.pt   # + the parameters of a trained model
+
+``--checkpoint`` (repeatable) adds rows for the LEAF frontend of trained models (any task whose model has a
+``frontend`` of type ``leaf``), read with ``weights_only=True``.
 
 The stated bounds (audiofront/frontends/leaf_decimated.py) and the tests (tests/frontends/test_leaf_decimated.py)
 come from this table. Not part of the test suite.
@@ -53,11 +57,26 @@ def relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max().clamp(min=1e-300))
 
 
-def measure(init: str, perturbed: bool, seconds: float, seeds: int, n_filters: int) -> dict[str, float]:
+def trained_frontend(path: str):
+    """The LEAF frontend of a trained model's checkpoint, in float64."""
+    from audiofront.tasks import load_model
+
+    _, model = load_model(path)
+    frontend = getattr(model, "frontend", None)
+    if frontend is None or frontend.name != "leaf":
+        raise SystemExit(f"{path}: its model has no leaf frontend")
+    return frontend.double()
+
+
+def measure(init: str, perturbed: bool, seconds: float, seeds: int, n_filters: int,
+            checkpoint: str | None = None) -> dict[str, float]:
     worst = dict.fromkeys(NAMES, 0.0)
     for seed in range(seeds):
         torch.manual_seed(seed)
-        frontend = build_frontend("leaf", n_filters=n_filters, init=init).double()
+        if checkpoint:
+            frontend = trained_frontend(checkpoint)
+        else:
+            frontend = build_frontend("leaf", n_filters=n_filters, init=init).double()
         if perturbed:
             perturb(frontend, torch.Generator().manual_seed(100 + seed))
         x = (torch.rand(2, int(seconds * 16000), dtype=torch.float64) * 2 - 1) * 0.5
@@ -74,13 +93,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seconds", default="1,4")
     parser.add_argument("--n-filters", type=int, default=40)
+    parser.add_argument("--checkpoint", action="append", default=[], help="a trained model with a leaf frontend")
+    parser.add_argument("--no-init", action="store_true", help="only the --checkpoint rows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}; float64; "
           f"{args.n_filters} filters; 2 x T uniform noise; worst of {args.seeds} seeds\n")
     print("| init | parameters | T | " + " | ".join(NAMES) + " |")
     print("| --- | --- | --- | " + " | ".join("---:" for _ in NAMES) + " |")
-    for init in ("mel", "random"):
+    for path in args.checkpoint:
+        for seconds in (float(s) for s in args.seconds.split(",")):
+            worst = measure("", False, seconds, args.seeds, args.n_filters, checkpoint=path)
+            print(f"| trained | {path} | {seconds:g} s | " + " | ".join(f"{worst[n]:.1e}" for n in NAMES) + " |",
+                  flush=True)
+    for init in (() if args.no_init else ("mel", "random")):
         for perturbed in (False, True):
             for seconds in (float(s) for s in args.seconds.split(",")):
                 worst = measure(init, perturbed, seconds, args.seeds, args.n_filters)

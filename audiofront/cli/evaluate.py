@@ -37,13 +37,17 @@ def main(
     seed: int = typer.Option(0, "--seed", help="noise seed (same noise for every model)"),
     batch_size: int = typer.Option(16, "--batch-size", help="clips per forward pass"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
+    frontend_impl: Optional[str] = typer.Option(None, "--frontend-impl", help="leaf: compute the frontend with "
+                                                "direct | fast | decimated (same weights), e.g. a model trained with "
+                                                "impl=decimated evaluated exactly with fast"),
 ) -> None:
     """Predict every clip of CUTS with CHECKPOINT; score with `audiofront score --task classify --hyp ...`."""
     from ..tasks.classify_eval import evaluate_checkpoint
 
     snrs = _parse_snrs(snr)
     try:
-        written = evaluate_checkpoint(checkpoint, cuts, out_dir, snrs=snrs, seed=seed, batch_size=batch_size, device=device)
+        written = evaluate_checkpoint(checkpoint, cuts, out_dir, snrs=snrs, seed=seed, batch_size=batch_size, device=device,
+                                      frontend_impl=frontend_impl)
     except UserError:
         raise
     except ValueError as e:  # the checkpoint loader reports unreadable files as ValueError

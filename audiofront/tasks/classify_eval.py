@@ -86,6 +86,18 @@ def predict(
     return rows, skipped
 
 
+def set_frontend_impl(frontend, impl: str, checkpoint: str | Path) -> None:
+    """Switch ``frontend`` to implementation ``impl`` of its function; UserError if it has none of that name."""
+    from ..frontends.leaf import IMPLS
+
+    if frontend.name != "leaf":
+        raise UserError(f"--frontend-impl: the frontend of {checkpoint} is {frontend.name!r}; only leaf has "
+                        f"implementations to choose from ({', '.join(IMPLS)})")
+    if impl not in IMPLS:
+        raise UserError(f"--frontend-impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+    frontend.config.impl = impl
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     cuts_path: str | Path,
@@ -94,8 +106,13 @@ def evaluate_checkpoint(
     seed: int = 0,
     batch_size: int = 16,
     device: str = "cpu",
+    frontend_impl: Optional[str] = None,
 ) -> dict[str, Path]:
-    """Write ``{out_dir}/{clean|snrXdB}/predictions.jsonl`` for each SNR; returns ``{dirname: path}``."""
+    """Write ``{out_dir}/{clean|snrXdB}/predictions.jsonl`` for each SNR; returns ``{dirname: path}``.
+
+    ``frontend_impl`` computes the model's frontend with another implementation of the same function and the
+    same weights (``leaf``: ``direct``, ``fast``, ``decimated``): a model trained with the approximate
+    ``decimated`` LEAF is evaluated exactly with ``fast``."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UserError(f"--batch-size must be a whole number of clips >= 1, got {batch_size!r}")
     device = str(resolve_device(device))
@@ -103,6 +120,8 @@ def evaluate_checkpoint(
     task, model = load_model(checkpoint, device=device)
     if task.name != "classify":
         raise UserError(f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; evaluate needs a classify one")
+    if frontend_impl is not None:
+        set_frontend_impl(model.frontend, frontend_impl, checkpoint)
     written = {}
     for snr in snrs:
         rows, skipped = predict(model, task, cuts, snr=snr, seed=seed, batch_size=batch_size, device=device)

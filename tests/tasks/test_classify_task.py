@@ -126,3 +126,36 @@ def test_bad_configs_are_refused(corpus):
         build_task("classify", base_cfg(train, [{"name": "tone", "kind": "ordinal"}]))
     with pytest.raises(ValueError, match="no cut carries the label"):
         build_task("classify", base_cfg(train, [{"name": "colour"}]))
+
+
+def test_frontend_impl_evaluates_a_decimated_leaf_model_exactly(corpus, tmp_path):
+    """--frontend-impl: the same weights computed by another LEAF implementation; direct and fast agree (the
+    exact function), decimated (the approximation it was trained with) is close to them; other frontends are
+    refused with one clear error."""
+    from audiofront.errors import UserError
+
+    train, test, _ = corpus
+    heads = [{"name": "tone", "label": "tone"}]
+    task = build_task("classify", base_cfg(train, heads, frontend="leaf",
+                                           frontend_conf={"n_filters": 8, "impl": "decimated"}))
+    cfg = TrainConfig(exp_dir=str(tmp_path / "exp"), num_epochs=2, lr=1e-2, progress=False, tensorboard=False,
+                      average_last=1, seed=3, log_every=1000)
+    ckpt = Trainer(task, cfg).fit()
+
+    def probs(impl):
+        out = evaluate_checkpoint(ckpt, test, tmp_path / f"eval_{impl}", frontend_impl=impl)
+        rows = [json.loads(line) for line in out["clean"].read_text().splitlines()]
+        return {(r["id"], r["task"]): np.array(r["scores"], dtype=float) for r in rows}
+
+    direct, fast, dec = probs("direct"), probs("fast"), probs("decimated")
+    assert direct.keys() == fast.keys() == dec.keys()
+    gap_exact = max(np.abs(direct[k] - fast[k]).max() for k in direct)
+    gap_approx = max(np.abs(dec[k] - fast[k]).max() for k in direct)
+    assert gap_exact < 1e-4, gap_exact
+    assert 0 < gap_approx < 5e-2, gap_approx  # really another computation, and a close one
+    with pytest.raises(UserError, match="one of"):
+        evaluate_checkpoint(ckpt, test, tmp_path / "bad", frontend_impl="exact")
+    mel = Trainer(build_task("classify", base_cfg(train, heads)), TrainConfig(
+        exp_dir=str(tmp_path / "mel"), num_epochs=1, progress=False, tensorboard=False, log_every=1000)).fit()
+    with pytest.raises(UserError, match="only leaf"):
+        evaluate_checkpoint(mel, test, tmp_path / "bad2", frontend_impl="fast")
