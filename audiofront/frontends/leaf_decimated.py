@@ -55,7 +55,7 @@ reference. The worst cases are filters at the widest sigma (their truncation sid
 windows, and frames where a narrow band's envelope dips (the relative error of one frame's energy there can
 reach a few percent; the features' errors above are relative to the features' scale).
 
-Speed (benchmarks/results/peers_cpu.md, one thread, same run): forward+backward 2.9x EfficientLEAF's Gabor
+Speed (benchmarks/results/peers_cpu_1thread.md, one thread, same run): forward+backward 2.9x EfficientLEAF's Gabor
 8G-opt at 8 x 1 s, 2.8x at 8 x 4 s, 4.2x at 256 x 1 s; 5.4x to 7.6x the exact ``impl="fast"``; forward alone
 1.3x, 2.1x and 2.2x EfficientLEAF. In a classifier training step (EfficientNet-B0, 16 x 1 s,
 benchmarks/classify_step.py) the model steps at 0.91 of the `mel` model's speed (exact LEAF: 0.68). The
