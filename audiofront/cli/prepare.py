@@ -67,6 +67,8 @@ def librispeech(
     out_dir: Path = typer.Option(Path("data/manifests"), "--out-dir", help="where the manifests go"),
     parts: Optional[List[str]] = typer.Option(None, "--parts", help="parts, comma-separated (default: all found; with --download: Mini LibriSpeech)"),
     test_speakers: Optional[str] = typer.Option(None, "--test-speakers", help="e.g. 1970,2136: train/test splits by speaker instead of one split per part"),
+    dev_speakers: Optional[str] = typer.Option(None, "--dev-speakers", help="with --test-speakers: training speakers held out as a 'dev' split, e.g. 5789,8629"),
+    dev_per_speaker: int = typer.Option(0, "--dev-per-speaker", help="with --test-speakers: N utterances of every (other) training speaker go to the 'dev' split"),
     download: bool = typer.Option(False, "--download", help="download the parts from OpenSLR (through lhotse) first"),
     sample_rate: int = typer.Option(16000, "--sample-rate", help="the rate of the cuts"),
     on_wrong_rate: str = _ON_WRONG_RATE,
@@ -78,6 +80,7 @@ def librispeech(
         counts = prepare_librispeech(
             corpus_dir, out_dir, parts=_split_list(parts) or None, test_speakers=_split_list([test_speakers] if test_speakers else None),
             download_first=download, sample_rate=sample_rate, on_wrong_rate=on_wrong_rate, num_workers=_workers(num_workers),
+            dev_speakers=_split_list([dev_speakers] if dev_speakers else None), dev_per_speaker=dev_per_speaker,
         )
     except ValueError as e:
         _fail("librispeech", e)

@@ -9,7 +9,10 @@ skips missing audio without a word; here every transcript without audio, audio w
 unreadable or empty file is listed in the report (:mod:`audiofront.data.checks`).
 
 Splits: one per part (``train-clean-5`` ...), or, with ``test_speakers``, ``train`` and ``test`` made from
-the utterances of all the given parts by speaker.
+the utterances of all the given parts by speaker. A ``dev`` split for choosing settings without looking at
+the test speakers is carved from the training speakers, with ``test_speakers``: ``dev_speakers`` (whole
+speakers held out: a speaker-independent dev) and/or ``dev_per_speaker`` (N utterances of every remaining
+training speaker, evenly spaced over the speaker's sorted utterance ids so that they span chapters).
 """
 
 from __future__ import annotations
@@ -134,6 +137,29 @@ def select_parts(root: Path, parts: Optional[Sequence[str]]) -> list[str]:
     return chosen
 
 
+def _pick_dev(entries: Sequence[tuple], test_speakers: set[str], dev_speakers: set[str], per_speaker: int) -> set[str]:
+    """Utterance ids of the dev split: every utterance of ``dev_speakers``, and ``per_speaker`` of each other
+    training speaker, evenly spaced over its sorted ids (deterministic; spans the speaker's chapters)."""
+    by_speaker: dict[str, list[str]] = {}
+    for e in entries:
+        utt_id = e[1]
+        by_speaker.setdefault(utt_id.split("-")[0], []).append(utt_id)
+    chosen: set[str] = set()
+    for speaker, ids in by_speaker.items():
+        if speaker in test_speakers:
+            continue
+        if speaker in dev_speakers:
+            chosen.update(ids)
+        elif per_speaker > 0:
+            ids = sorted(ids, key=lambda u: tuple(int(x) for x in u.split("-")))
+            if per_speaker >= len(ids):
+                raise UserError(f"--dev-per-speaker {per_speaker} would leave speaker {speaker} ({len(ids)} "
+                                "utterances) nothing to train on")
+            step = len(ids) / per_speaker
+            chosen.update(ids[int(step * (i + 0.5))] for i in range(per_speaker))
+    return chosen
+
+
 @holds_prepare_lock("librispeech")
 def prepare_librispeech(
     corpus_dir: str | os.PathLike,
@@ -141,6 +167,8 @@ def prepare_librispeech(
     parts: Optional[Sequence[str]] = None,
     test_speakers: Optional[Sequence[str]] = None,
     download_first: bool = False,
+    dev_speakers: Optional[Sequence[str]] = None,
+    dev_per_speaker: int = 0,
     sample_rate: int = 16000,
     on_wrong_rate: str = "resample",
     num_workers: Optional[int] = None,
@@ -149,7 +177,8 @@ def prepare_librispeech(
     """Write ``{out_dir}/librispeech_{recordings,supervisions,cuts}_{split}.jsonl.gz`` and the report.
 
     Returns ``{split: number of cuts}``. ``parts``: default every part found in the folder (with
-    ``download_first``: Mini LibriSpeech). ``test_speakers``: make ``train``/``test`` splits by speaker.
+    ``download_first``: Mini LibriSpeech). ``test_speakers``: make ``train``/``test`` splits by speaker;
+    ``dev_speakers``/``dev_per_speaker`` (only with ``test_speakers``): a ``dev`` split taken out of ``train``.
     Repeated utterance ids (across all parts) are left out, every copy, and listed in the report.
     """
     check_rate(sample_rate)
@@ -172,6 +201,20 @@ def prepare_librispeech(
             f"(speakers there: {', '.join(sorted(speakers_found, key=int))})"
         )
 
+    dev_speakers = [str(s).strip() for s in (dev_speakers or []) if str(s).strip()]
+    if isinstance(dev_per_speaker, bool) or not isinstance(dev_per_speaker, int) or dev_per_speaker < 0:
+        raise UserError(f"--dev-per-speaker must be a whole number >= 0, got {dev_per_speaker!r}")
+    if (dev_speakers or dev_per_speaker) and not test_speakers:
+        raise UserError("--dev-speakers/--dev-per-speaker carve the dev split out of the training speakers: "
+                        "give --test-speakers too")
+    unknown = sorted(set(dev_speakers) - speakers_found)
+    if unknown:
+        raise UserError(f"dev speaker(s) {', '.join(unknown)} have no utterance in {', '.join(parts)}")
+    both = sorted(set(dev_speakers) & set(test_speakers))
+    if both:
+        raise UserError(f"speaker(s) {', '.join(both)} are in both --dev-speakers and --test-speakers")
+    dev_ids = _pick_dev(entries, set(test_speakers), set(dev_speakers), dev_per_speaker)
+
     genders = _read_speakers(root)
     utts = []
     for (part, utt_id, audio, text, _), (info, issue) in zip(entries, probe_many([e[2] for e in entries], num_workers, console=console)):
@@ -182,7 +225,7 @@ def prepare_librispeech(
             continue
         speaker = utt_id.split("-")[0]
         if test_speakers:
-            split = "test" if speaker in test_speakers else "train"
+            split = "test" if speaker in test_speakers else "dev" if utt_id in dev_ids else "train"
         else:
             split = part
         utts.append(Utterance(utt_id, info, text, split, speaker, genders.get(speaker), "English", {"part": part}))
@@ -190,6 +233,9 @@ def prepare_librispeech(
     out_dir = Path(out_dir)
     if test_speakers:
         report.note(f"test speakers {', '.join(test_speakers)}; train: the other {len(speakers_found - set(test_speakers))}")
+    if dev_ids:
+        report.note(f"dev: {len(dev_ids)} utterances (speakers held out: {', '.join(dev_speakers) or 'none'}; "
+                    f"{dev_per_speaker} per other training speaker)")
     if not utts:
         report.print(console)
         raise UserError(f"no usable utterance in {', '.join(parts)} under {root} (the problems: {report.write(out_dir)})")

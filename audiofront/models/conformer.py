@@ -19,7 +19,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -290,14 +290,28 @@ class ConformerEncoder(nn.Module):
         return lengths if self.subsample is None else self.subsample.out_lengths(lengths)
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        x, lengths, _ = self.forward_layers(x, lengths, ())
+        return x, lengths
+
+    def forward_layers(self, x: Tensor, lengths: Tensor, layers: Sequence[int]) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """:meth:`forward` plus the outputs of the blocks numbered ``layers`` (1-based: ``k`` is the output of
+        the k-th block, padding zeroed), for intermediate losses such as intermediate CTC."""
+        wanted = [int(k) for k in layers]
+        bad = [k for k in wanted if not 1 <= k <= len(self.blocks)]
+        if bad:
+            raise ValueError(f"layer(s) {bad} out of range: the encoder has blocks 1..{len(self.blocks)}")
         if self.subsample is None:
             x = self.proj(x)
         else:
             x, lengths = self.subsample(x, lengths)
         mask = lengths_to_mask(lengths.to(x.device), x.shape[1])
+        keep = mask.unsqueeze(-1).to(x.dtype)
         x = self.in_dropout(x)
         pos = relative_positions(x.shape[1], x.shape[2], device=x.device, dtype=x.dtype)
-        for block in self.blocks:
+        taken: dict[int, Tensor] = {}
+        for k, block in enumerate(self.blocks, 1):
             x = block(x, pos, mask)
-        x = x * mask.unsqueeze(-1).to(x.dtype)
-        return x, lengths
+            if k in wanted:
+                taken[k] = x * keep
+        x = x * keep
+        return x, lengths, [taken[k] for k in wanted]

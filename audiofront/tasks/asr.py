@@ -8,6 +8,10 @@ Config (a recipe YAML without its ``task``/``training`` keys; command-line optio
     encoder_conf: {}               # overrides of the preset (num_layers, d_model, ...)
     specaug: auto                  # auto | feature | stft | none (auto: stft for learnable frontends)
     specaug_conf: {}
+    specaug_after_steps: 0         # > 0: SpecAugment only from this training step on (counted in the model)
+    inter_ctc_layers: []           # e.g. [2]: intermediate CTC on the output of block 2 (1-based)
+    inter_ctc_weight: 0.3          # loss = (1-w) CTC_final + w mean_k CTC_inter_k (with inter_ctc_layers)
+    inter_ctc_head: shared         # shared: the final output layer | own: a linear layer per inter layer
     lang_dir: data/lang            # the tokenizer (Tokenizer.load)
     train_cuts: data/manifests/demo_cuts_train.jsonl.gz
     valid_cuts: data/manifests/demo_cuts_test.jsonl.gz   # optional
@@ -31,7 +35,7 @@ from . import register_task
 from .base import Task
 
 _MODEL_KEYS = ("frontend", "frontend_conf", "encoder", "encoder_conf", "specaug", "specaug_conf", "normalize",
-               "vocab_size", "lang_dir")
+               "vocab_size", "lang_dir", "specaug_after_steps", "inter_ctc_layers", "inter_ctc_weight", "inter_ctc_head")
 _DATA_KEYS = ("train_cuts", "valid_cuts", "max_duration", "valid_max_duration", "num_buckets", "speed_perturb",
               "speed_prob", "num_workers", "seed", "bucketing")
 
@@ -42,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     "encoder_conf": {},
     "specaug": "auto",
     "specaug_conf": {},
+    "specaug_after_steps": 0,
+    "inter_ctc_layers": [],
+    "inter_ctc_weight": 0.3,
+    "inter_ctc_head": "shared",
     "normalize": True,
     "vocab_size": None,
     "lang_dir": "data/lang",
@@ -121,6 +129,22 @@ class AsrTask(Task):
             raise UserError(f"asr option speed_prob must be a number in [0, 1], got {merged['speed_prob']!r}")
         if not (isinstance(merged["num_buckets"], int) and merged["num_buckets"] >= 1):
             raise UserError(f"asr option num_buckets must be a whole number >= 1, got {merged['num_buckets']!r}")
+        after = merged["specaug_after_steps"]
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise UserError(f"asr option specaug_after_steps must be a whole number >= 0, got {after!r}")
+        layers = merged["inter_ctc_layers"]
+        if layers is None:
+            layers = merged["inter_ctc_layers"] = []
+        if isinstance(layers, int) and not isinstance(layers, bool):
+            layers = merged["inter_ctc_layers"] = [layers]  # `--set inter_ctc_layers=2`
+        if not (isinstance(layers, (list, tuple)) and all(isinstance(k, int) and not isinstance(k, bool) and k >= 1
+                                                          for k in layers)):
+            raise UserError(f"asr option inter_ctc_layers must be a list of block numbers >= 1 (e.g. [2]), got {layers!r}")
+        w = merged["inter_ctc_weight"]
+        if not (_is_number(w) and 0 <= w < 1):
+            raise UserError(f"asr option inter_ctc_weight must be a number in [0, 1), got {w!r}")
+        if merged["inter_ctc_head"] not in ("shared", "own"):
+            raise UserError(f"asr option inter_ctc_head must be 'shared' or 'own', got {merged['inter_ctc_head']!r}")
         super().__init__(merged)
         self._tokenizer = None
 
@@ -156,8 +180,14 @@ class AsrTask(Task):
         frontend = build_frontend(c["frontend"], **(c["frontend_conf"] or {}))
         c["frontend_conf"] = frontend.saved_conf(dict(c["frontend_conf"] or {}))  # what model_config() stores
         encoder = conformer_config(c["encoder"], **(c["encoder_conf"] or {}))
-        return CtcModel(frontend, self.vocab_size(), encoder, specaug=c["specaug"], specaug_conf=c["specaug_conf"],
-                        normalize=c["normalize"])
+        try:
+            return CtcModel(frontend, self.vocab_size(), encoder, specaug=c["specaug"], specaug_conf=c["specaug_conf"],
+                            normalize=c["normalize"], specaug_after_steps=int(c["specaug_after_steps"]),
+                            inter_ctc_layers=list(c["inter_ctc_layers"] or []), inter_ctc_head=c["inter_ctc_head"])
+        except ValueError as e:
+            if "inter_ctc" in str(e) or "specaug_after_steps" in str(e):
+                raise UserError(f"asr option {e}") from None
+            raise
 
     def model_config(self) -> dict[str, Any]:
         from ..models.conformer import conformer_config
@@ -257,12 +287,25 @@ class AsrTask(Task):
 
     def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         from ..models.ctc import ctc_loss
+        from .base import unwrap
 
-        log_probs, out_lens = model(batch["audio"], batch["audio_lens"])
+        inner = unwrap(model)
         targets = self.targets(batch)
+        if getattr(inner, "inter_ctc_layers", None):
+            log_probs, out_lens, inter = model(batch["audio"], batch["audio_lens"], return_inter=True)
+        else:
+            (log_probs, out_lens), inter = model(batch["audio"], batch["audio_lens"]), []
         total, n_tokens = ctc_loss(log_probs, out_lens, targets)
         loss = total / max(1, n_tokens)
         stats = {"ctc_per_utt": float(total.detach()) / max(1, len(targets)), "frames": float(out_lens.float().mean())}
+        if inter:
+            w = float(self.config["inter_ctc_weight"])
+            inter_loss = sum(ctc_loss(lp, out_lens, targets)[0] for lp in inter) / (len(inter) * max(1, n_tokens))
+            stats["ctc_final"] = float(loss.detach())
+            stats["ctc_inter"] = float(inter_loss.detach())
+            loss = (1.0 - w) * loss + w * inter_loss
+        if model.training and hasattr(inner, "count_step"):
+            inner.count_step()  # the step counter specaug_after_steps reads (saved with the weights)
         return loss, stats
 
     def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:

@@ -23,6 +23,9 @@ parts=train-clean-5
 test_speakers=1970,2136     # empty: one split per part (then set --train-set/--test-set to part names)
 train_set=train
 test_set=test
+dev_speakers=""             # e.g. 5789,8629: training speakers held out as a dev split (needs --test-speakers)
+dev_per_speaker=0           # N > 0: N utterances of every other training speaker go to the dev split
+valid_set=""                # the cuts validated on while training; default: dev when a dev split is made, else test
 work_dir=$here
 results=$here/RESULTS.md
 extract_features=false
@@ -45,7 +48,8 @@ beam_size=50
 lm_weight=1.0
 word_score=0.0
 decode_opts=""
-recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set work_dir results
+recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set dev_speakers
+  dev_per_speaker valid_set work_dir results
   extract_features extract_frontend tokenizer vocab_size lm_order download_lm config frontend frontend_conf encoder
   num_epochs max_duration device num_threads train_opts tag beam_size lm_weight word_score decode_opts"
 
@@ -58,6 +62,11 @@ lang=$data/lang
 exp=$work_dir/exp/$tag
 split_opts=()
 if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); fi
+if [ -n "$dev_speakers" ]; then split_opts+=(--dev-speakers "$dev_speakers"); fi
+if [ "$dev_per_speaker" != 0 ]; then split_opts+=(--dev-per-speaker "$dev_per_speaker"); fi
+if [ -z "$valid_set" ]; then
+  if [ -n "$dev_speakers" ] || [ "$dev_per_speaker" != 0 ]; then valid_set=dev; else valid_set=$test_set; fi
+fi
 
 stage_download() {
   if [ "$download" != true ]; then
@@ -99,7 +108,7 @@ stage_train() {
   if [ -n "$max_duration" ]; then opts+=(--max-duration "$max_duration"); fi
   # shellcheck disable=SC2086
   audiofront train --task asr --config "$config" "${opts[@]}" \
-    --train-cuts "$manifests/librispeech_cuts_$train_set.jsonl.gz" --valid-cuts "$manifests/librispeech_cuts_$test_set.jsonl.gz" \
+    --train-cuts "$manifests/librispeech_cuts_$train_set.jsonl.gz" --valid-cuts "$manifests/librispeech_cuts_$valid_set.jsonl.gz" \
     --lang-dir "$lang" --exp-dir "$exp" --device "$device" --num-threads "$num_threads" $(train_restart_opts "$exp") $train_opts
 }
 

@@ -1,0 +1,128 @@
+"""`prepare librispeech --dev-speakers/--dev-per-speaker`: a dev split carved from the training speakers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from lhotse import CutSet
+from typer.testing import CliRunner
+
+from audiofront.data.librispeech import prepare_librispeech
+from audiofront.errors import UserError
+
+# speaker -> chapters -> utterances per chapter
+LAYOUT = {"11": {"100": 3, "101": 3}, "22": {"200": 4}, "33": {"300": 2, "301": 2}, "44": {"400": 3}}
+
+
+def _corpus(root: Path) -> Path:
+    part = root / "LibriSpeech" / "train-clean-5"
+    rng = np.random.default_rng(0)
+    for spk, chapters in LAYOUT.items():
+        for ch, n in chapters.items():
+            d = part / spk / ch
+            d.mkdir(parents=True)
+            lines = []
+            for u in range(n):
+                utt = f"{spk}-{ch}-{u:04d}"
+                sf.write(d / f"{utt}.flac", (0.1 * rng.standard_normal(8000)).astype(np.float32), 16000)
+                lines.append(f"{utt} HELLO WORLD {u}")
+            (d / f"{spk}-{ch}.trans.txt").write_text("\n".join(lines) + "\n")
+    return root / "LibriSpeech"
+
+
+def _ids(out: Path, split: str) -> set[str]:
+    return {c.supervisions[0].id for c in CutSet.from_file(out / f"librispeech_cuts_{split}.jsonl.gz")}
+
+
+def test_dev_per_speaker_and_dev_speakers(tmp_path):
+    root = _corpus(tmp_path / "c")
+    out = tmp_path / "m"
+    counts = prepare_librispeech(root, out, test_speakers=["44"], dev_speakers=["33"], dev_per_speaker=2, num_workers=1)
+    train, dev, test = _ids(out, "train"), _ids(out, "dev"), _ids(out, "test")
+    assert counts == {"train": len(train), "dev": len(dev), "test": len(test)}
+    assert not (train & dev) and not (train & test) and not (dev & test)
+    assert {u.split("-")[0] for u in test} == {"44"}
+    # every utterance of the held-out speaker, two of each other training speaker, none of the test speaker
+    by_spk = {s: {u for u in dev if u.startswith(s + "-")} for s in LAYOUT}
+    assert len(by_spk["33"]) == 4 and len(by_spk["11"]) == 2 and len(by_spk["22"]) == 2 and not by_spk["44"]
+    # evenly spaced over the sorted ids: speaker 11's two picks come from both chapters
+    assert {u.split("-")[1] for u in by_spk["11"]} == {"100", "101"}
+    assert len(train) == 6 + 4 - 4 and {u.split("-")[0] for u in train} == {"11", "22"}
+    # the same call again gives the same split
+    prepare_librispeech(root, tmp_path / "m2", test_speakers=["44"], dev_speakers=["33"], dev_per_speaker=2, num_workers=1)
+    assert _ids(tmp_path / "m2", "dev") == dev
+
+
+def test_without_dev_options_there_is_no_dev_split(tmp_path):
+    root = _corpus(tmp_path / "c")
+    counts = prepare_librispeech(root, tmp_path / "m", test_speakers=["44"], num_workers=1)
+    assert set(counts) == {"train", "test"} and counts["train"] == 6 + 4 + 4
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(dev_per_speaker=1), "give --test-speakers"),
+    (dict(test_speakers=["44"], dev_speakers=["44"]), "both --dev-speakers and --test-speakers"),
+    (dict(test_speakers=["44"], dev_speakers=["99"]), "dev speaker"),
+    (dict(test_speakers=["44"], dev_per_speaker=4), "nothing to train on"),
+    (dict(test_speakers=["44"], dev_per_speaker=-1), "whole number"),
+])
+def test_bad_dev_options_are_refused(tmp_path, kwargs, match):
+    root = _corpus(tmp_path / "c")
+    with pytest.raises(UserError, match=match):
+        prepare_librispeech(root, tmp_path / "m", num_workers=1, **kwargs)
+
+
+def test_cli_passes_the_dev_options(tmp_path):
+    from audiofront.cli.prepare import app
+
+    root = _corpus(tmp_path / "c")
+    res = CliRunner().invoke(app, ["librispeech", "--corpus-dir", str(root), "--out-dir", str(tmp_path / "m"),
+                                   "--test-speakers", "44", "--dev-speakers", "33", "--dev-per-speaker", "1",
+                                   "--num-workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert len(_ids(tmp_path / "m", "dev")) == 4 + 1 + 1
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _fake_cli(tmp_path: Path) -> tuple[dict, Path]:
+    """An `audiofront` on PATH that records its arguments (the recipe's plumbing, not the tools, is tested)."""
+    import os
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "calls.txt"
+    fake = bindir / "audiofront"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    fake.chmod(0o755)
+    return dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}"), calls
+
+
+@pytest.mark.parametrize("extra,valid", [
+    ([], "test"),
+    (["--dev-per-speaker", "3", "--dev-speakers", "5789"], "dev"),
+    (["--dev-per-speaker", "3", "--valid-set", "test"], "test"),
+])
+def test_run_sh_passes_dev_and_config_options(tmp_path, extra, valid):
+    import subprocess
+
+    env, calls = _fake_cli(tmp_path)
+    args = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(tmp_path / "w"),
+            "--corpus-dir", str(tmp_path), "--config", str(tmp_path / "my.yaml"), "--stage", "1", "--stop-stage", "4",
+            *extra]
+    res = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    prep = next(ln for ln in lines if ln.startswith("prepare librispeech"))
+    train = next(ln for ln in lines if ln.startswith("train "))
+    if "--dev-per-speaker" in extra:
+        assert "--dev-per-speaker 3" in prep
+    else:
+        assert "--dev-" not in prep
+    assert ("--dev-speakers 5789" in prep) == ("--dev-speakers" in extra)
+    assert f"--config {tmp_path / 'my.yaml'}" in train
+    assert f"--valid-cuts {tmp_path / 'w'}/data/manifests/librispeech_cuts_{valid}.jsonl.gz" in train
