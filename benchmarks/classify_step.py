@@ -24,10 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from _bench import best_step_seconds, cpu_name  # benchmarks/ is on sys.path
 
 DEFAULT_FRONTENDS = ("mel", "leaf", "leaf[impl=decimated]", "sincnet+", "mel-pcen")
 
@@ -66,21 +67,13 @@ def one_case(spec: str, encoder: str, batch: int, seconds: float, device: str, t
     audio = 0.1 * torch.randn(batch, samples, device=device)
     lens = torch.full((batch,), samples, device=device)
     labels = torch.randint(0, 35, (batch,), device=device)
-    times = []
-    for i in range(warmup + repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        logits = model(audio, lens)["label"]
-        loss = F.cross_entropy(logits, labels)
+    def step():
+        loss = F.cross_entropy(model(audio, lens)["label"], labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    best = min(times)
+
+    best = best_step_seconds(step, warmup, repeats, device)
     return {"frontend": spec, "step_s": best, "audio_s_per_s": batch * seconds / best}
 
 
@@ -128,12 +121,7 @@ def main(argv=None) -> int:
         print(f"[{spec}] " + (r.get("error") or f"step {r['step_s']:.3f} s"), file=sys.stderr, flush=True)
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     mel = next((r for r in results if r["frontend"] == "mel" and "step_s" in r), None)
     lines = [
         f"Classifier training step, encoder {args.encoder}, batch {args.batch} x {args.seconds:g} s, device "

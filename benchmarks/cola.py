@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _bench import best_step_seconds, cpu_name  # benchmarks/ is on sys.path
 
 DEFAULT_FRONTENDS = ("mel", "leaf", "sincnet")
 
@@ -45,20 +46,13 @@ def one_case(frontend: str, encoder: str, batch: int, device: str, threads: int,
     clip = int(2.5 * task.sample_rate)
     batch_data = {"audio": 0.1 * torch.randn(batch, clip), "audio_lens": torch.full((batch,), clip)}
     batch_data = task.to_device(batch_data, torch.device(device))
-    times = []
-    for i in range(warmup + repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
+    def step():
         loss, _ = task.loss(model, batch_data)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    best = min(times)
+
+    best = best_step_seconds(step, warmup, repeats, device)
     return {"frontend": frontend, "step_s": best, "audio_s_per_s": task.batch_seconds(batch_data) / best}
 
 
@@ -89,7 +83,7 @@ def main() -> None:
     mel = next((r for r in rows if r["frontend"] == "mel"), None)
     lines = [
         f"COLA training step, encoder {args.encoder}, batch {args.batch} x 2 crops of 0.96 s, device {args.device}, "
-        f"{args.threads} thread(s), {platform.processor() or platform.machine()}; best of {args.repeats}",
+        f"{args.threads} thread(s), {cpu_name()}; best of {args.repeats}",
         "",
         "| frontend | step (s) | audio-s/s | relative to mel |",
         "|---|---|---|---|",

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from _bench import cpu_name  # benchmarks/ is on sys.path
+
 import torch
 
 from audiofront.frontends import build_frontend
@@ -132,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    cpu = cpu_name()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores; torch "
           f"{torch.__version__}, {args.threads} threads; times: best of {args.reps}\n")
     cols = ["shape", "N", "inverse FFT pass ms", "forward FFT pass ms", "kernels ms", "exact floor s/s",

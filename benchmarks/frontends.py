@@ -38,11 +38,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _bench import cpu_name  # benchmarks/ is on sys.path
 
 SAMPLE_RATE = 16000
 CPU_SHAPES = ("8x1s", "8x4s", "1x60s")
@@ -312,12 +313,7 @@ def machine_line(device: str, threads: int) -> str:
     if device.startswith("cuda"):
         what = torch.cuda.get_device_name(0)
     else:
-        what = platform.processor() or platform.machine()
-        try:
-            with open("/proc/cpuinfo") as f:
-                what = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-        except (OSError, StopIteration):
-            pass
+        what = cpu_name()
     load = os.getloadavg()
     return (
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {what}, {os.cpu_count()} cores; torch "

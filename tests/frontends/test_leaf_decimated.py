@@ -23,19 +23,7 @@ from audiofront.frontends.leaf_decimated import (
 )
 from audiofront.frontends.native import kernels
 from audiofront.frontends.pooling import gaussian_windows
-
-
-@pytest.fixture(params=["native", "torch"])
-def path(request, monkeypatch):
-    """The fused C kernels and the pure-PyTorch path (a build failure with a compiler present is a failure)."""
-    if request.param == "torch":
-        monkeypatch.setenv("AUDIOFRONT_NATIVE", "0")
-    else:
-        monkeypatch.setenv("AUDIOFRONT_NATIVE", "1")
-        if shutil.which("cc") is None and shutil.which("gcc") is None:
-            pytest.skip("no C compiler: only the PyTorch path exists here")
-        assert kernels() is not None, "a C compiler is present but the fused kernels did not build"
-    return request.param
+from native_paths import path  # noqa: F401 (the fixture)
 
 
 def random_parameters(channels, kernel_size, gen):

@@ -1,7 +1,6 @@
 """The fast LEAF energies (block FFTs, fused pooling, custom backward) against the direct reference."""
 
 import math
-import shutil
 
 import pytest
 import torch
@@ -10,22 +9,8 @@ from audiofront.frontends import build_frontend
 from audiofront.frontends.gabor import gabor_impulse_responses, sigma_range
 from audiofront.frontends.leaf import leaf_energies_direct
 from audiofront.frontends.leaf_fast import leaf_energies_fast, max_pooled_filterbank_fast, pooled_filterbank_fast
-from audiofront.frontends.native import kernels
 from audiofront.frontends.pooling import gaussian_windows
-
-
-@pytest.fixture(params=["native", "torch"])
-def path(request, monkeypatch):
-    """Run a test on the fused C kernels and on the pure-PyTorch path. The kernels must build wherever a C
-    compiler is present (a build failure there is a failure, not a skip)."""
-    if request.param == "torch":
-        monkeypatch.setenv("AUDIOFRONT_NATIVE", "0")
-    else:
-        monkeypatch.setenv("AUDIOFRONT_NATIVE", "1")
-        if shutil.which("cc") is None and shutil.which("gcc") is None:
-            pytest.skip("no C compiler: only the PyTorch path exists here")
-        assert kernels() is not None, "a C compiler is present but the fused kernels did not build"
-    return request.param
+from native_paths import path  # noqa: F401 (the fixture)
 
 
 def edge_parameters(channels, kernel_size, generator, dtype):
