@@ -34,7 +34,8 @@ class Classifier:
         x, lens = one_batch(audio.samples, self.device)
         heads = self.task.heads
         with torch.inference_mode():
-            logits = clip_logits(self.model, x, lens, self.task.window, heads=[h["name"] for h in heads])
+            logits = clip_logits(self.model, x, lens, self.task.window, heads=[h["name"] for h in heads],
+                                     masked=self.task.masked_padding)
         out: dict[str, list[tuple[str, float]]] = {}
         for h in heads:
             z = logits[h["name"]][0].float().cpu()

@@ -155,15 +155,17 @@ def split_windows(audio: Tensor, lengths: Tensor, window: int) -> tuple[Tensor, 
 
 @torch.no_grad()
 def clip_logits(
-    model: nn.Module, audio: Tensor, lengths: Tensor, window: int, heads: Optional[list[str]] = None, max_windows: int = 256
+    model: nn.Module, audio: Tensor, lengths: Tensor, window: int, heads: Optional[list[str]] = None,
+    max_windows: int = 256, masked: bool = False,
 ) -> dict[str, Tensor]:
     """Clip-level logits ``{head: [B, C]}``: the mean of the logits of the clip's 1-window chunks.
 
-    The windows are fed to the model at full window length (the zero padding of the last one included),
-    exactly as training windows are, so a short clip looks the same at training and test time.
+    The windows are fed to the model at full window length, the zero padding of the last one counted as part of
+    it, or with ``masked`` given its valid length (padding the model skips): as the training windows were, so
+    a short clip looks the same at training and test time.
     """
-    wins, _, owner = split_windows(audio, lengths, window)
-    full = torch.full((wins.shape[0],), window, dtype=torch.long)
+    wins, lens, owner = split_windows(audio, lengths, window)
+    full = lens if masked else torch.full((wins.shape[0],), window, dtype=torch.long)
     outs: dict[str, list[Tensor]] = {}
     for start in range(0, wins.shape[0], max_windows):
         chunk = model(wins[start : start + max_windows], full[start : start + max_windows], heads=heads)

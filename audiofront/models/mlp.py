@@ -2,7 +2,10 @@
 
 Two hidden layers of 100 units with ReLU and dropout 0.2. A clip's features ``[B, F, D]`` are first summarised
 by their mean and standard deviation over the valid frames (so the MLP sees a fixed-size ``2 * D`` vector
-whatever the number of frames), then passed through the two layers.
+whatever the number of frames), then passed through the two layers. ``input_norm``: batch norm of that vector
+(no affine), i.e. the summary statistics standardised as a linear probe would: the frame-level feature norm
+leaves the per-clip std features on a scale of their own. On a training speaker of FSDD held out as a dev set
+(egs/vae/RESULTS.md; one seed) it gained 11.4 points of accuracy on VAE-13 latents, 2.6 on MFCC, 1.0 on VAE-40.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class MLPConfig:
     hidden: int = 100
     layers: int = 2
     dropout: float = 0.2
+    input_norm: bool = False  # batch norm (no affine) of the [mean, std] vector before the first layer
 
 
 def masked_mean_std(features: Tensor, lengths: Optional[Tensor]) -> Tensor:
@@ -46,8 +50,12 @@ class MLP(nn.Module):
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             layers += [nn.Linear(a, b), nn.ReLU(inplace=True), nn.Dropout(config.dropout)]
+        self.input_norm = nn.BatchNorm1d(dims[0], affine=False) if config.input_norm else None
         self.body = nn.Sequential(*layers)
         self.embed_dim = dims[-1]
 
     def forward(self, features: Tensor, lengths: Optional[Tensor] = None) -> Tensor:
-        return self.body(masked_mean_std(features, lengths))
+        summary = masked_mean_std(features, lengths)
+        if self.input_norm is not None:
+            summary = self.input_norm(summary)
+        return self.body(summary)

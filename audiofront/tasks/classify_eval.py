@@ -64,7 +64,8 @@ def predict(
         if bad:
             # checked here, not left to the frontend: it sees windows of clips and could not name the clip
             raise FrontendInputError(f"cut {batch['cut_ids'][bad[0]]} holds NaN or infinite samples; audio must be finite")
-        logits = clip_logits(model, audio.to(device), lens.to(device), task.window, heads=[h["name"] for h in heads])
+        logits = clip_logits(model, audio.to(device), lens.to(device), task.window, heads=[h["name"] for h in heads],
+                             masked=task.masked_padding)
         for h in heads:
             out = logits[h["name"]].float().cpu()
             probs = out.softmax(-1) if h["kind"] == "single" else out.sigmoid()

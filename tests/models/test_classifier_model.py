@@ -31,6 +31,52 @@ def test_clip_logits_is_the_mean_of_window_logits():
     assert torch.allclose(out["b"][1], ref["b"][3], atol=1e-5)
 
 
+def test_clip_logits_masked_gives_each_window_its_valid_length():
+    torch.manual_seed(0)
+    model = AudioClassifier("mel", {"a": 3}, encoder="mlp").eval()
+    audio = torch.randn(2, 40000) * 0.1
+    lens = torch.tensor([40000, 12000])
+    out = clip_logits(model, audio, lens, 16000, masked=True)
+    w = torch.zeros(4, 16000)
+    w[0], w[1], w[2, :8000] = audio[0, :16000], audio[0, 16000:32000], audio[0, 32000:40000]
+    w[3, :12000] = audio[1, :12000]
+    with torch.no_grad():
+        ref = model(w, torch.tensor([16000, 16000, 8000, 12000]))
+    assert torch.allclose(out["a"][0], ref["a"][:3].mean(0), atol=1e-5)
+    assert torch.allclose(out["a"][1], ref["a"][3], atol=1e-5)
+    # the padding is what changes: counted as signal, the short clip scores differently
+    assert not torch.allclose(clip_logits(model, audio, lens, 16000)["a"][1], out["a"][1], atol=1e-3)
+
+
+def test_masked_padding_makes_a_short_clip_independent_of_the_window():
+    # a 0.3 s clip in 0.5 s or 1 s windows: the frames past its end are padding the mlp skips, so the same
+    # logits; with the padding counted as signal they differ (the mean/std see more silence)
+    torch.manual_seed(0)
+    model = AudioClassifier("mel", {"a": 4}, encoder="mlp").eval()
+    audio = torch.randn(1, 4800) * 0.1
+    lens = torch.tensor([4800])
+    short, long = (clip_logits(model, audio, lens, w, masked=True)["a"] for w in (8000, 16000))
+    assert torch.allclose(short, long, atol=1e-5)
+    short, long = (clip_logits(model, audio, lens, w)["a"] for w in (8000, 16000))
+    assert not torch.allclose(short, long, atol=1e-3)
+
+
+def test_mlp_input_norm_standardises_the_summary():
+    from audiofront.models.mlp import MLP
+
+    torch.manual_seed(0)
+    seen = {}
+    for norm in (True, False):
+        mlp = MLP(input_dim=3, hidden=8, layers=1, input_norm=norm).train()
+        mlp.body[0].register_forward_hook(lambda m, args, out, norm=norm: seen.__setitem__(norm, args[0].detach()))
+        feats = 50.0 + 20.0 * torch.randn(16, 30, 3) * torch.rand(16, 1, 1)
+        mlp(feats, torch.full((16,), 30))
+    x = seen[True]
+    assert torch.allclose(x.mean(0), torch.zeros(6), atol=1e-4)
+    assert torch.allclose(x.var(0, unbiased=False), torch.ones(6), atol=1e-2)
+    assert seen[False].mean() > 10  # without it the summary keeps the features' scale
+
+
 def test_feature_masking_masks_and_keeps_shape():
     torch.manual_seed(0)
     m = FeatureMasking(time_masks=2, time_width=5, freq_masks=2, freq_width=3)

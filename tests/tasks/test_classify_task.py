@@ -118,6 +118,27 @@ def test_zip_loader_samples_every_task_and_resumes(corpus, tmp_path):
     assert torch.isclose(loss, torch.tensor(stats["tone_loss"] + stats["loud_loss"]), atol=1e-5)
 
 
+def test_random_windows_masked_keeps_a_short_clip_at_the_start_with_its_length():
+    torch.manual_seed(0)
+    audio = torch.zeros(2, 30)
+    audio[0] = torch.arange(1, 31).float()
+    audio[1, :4] = torch.tensor([1.0, 2, 3, 4])
+    out, lens = random_windows(audio, torch.tensor([30, 4]), 10, masked=True)
+    assert out.shape == (2, 10) and lens.tolist() == [10, 4]
+    assert out[1].tolist() == [1.0, 2, 3, 4] + [0.0] * 6
+
+
+def test_window_padding_is_masked_for_the_mlp_unless_told(corpus):
+    train, _, _ = corpus
+    heads = [{"name": "tone"}]
+    assert build_task("classify", base_cfg(train, heads)).masked_padding  # mlp, auto
+    assert not build_task("classify", base_cfg(train, heads, encoder="small-cnn")).masked_padding
+    assert not build_task("classify", base_cfg(train, heads, window_padding="zeros")).masked_padding
+    assert build_task("classify", base_cfg(train, heads, encoder="small-cnn", window_padding="masked")).masked_padding
+    with pytest.raises(ValueError, match="window_padding must be one of"):
+        build_task("classify", base_cfg(train, heads, window_padding="edge"))
+
+
 def test_bad_configs_are_refused(corpus):
     train, _, _ = corpus
     with pytest.raises(ValueError, match="frontend"):
