@@ -95,6 +95,7 @@ def _register() -> None:
     from . import decode, prepare_lang, score  # ASR-DECODE
     prepare.app.command("lang", help="Tokenizer + lexicon + n-gram LM (modified Kneser-Ney, or --download-lm) from training cuts.")(prepare_lang.main)
     app.command("decode", help="CTC greedy or lexicon + n-gram LM beam search over a cut set; writes Kaldi text.")(decode.main)
+    from . import tune_lm; app.command("tune-lm", help="LM weight x word score grid of the beam search on a dev cut set; the best to tune.json.")(tune_lm.main)
     app.command("score", help="WER (sclite-style table, alignments, RESULTS.md row) or --task classify scores.")(score.main)
     from . import prepare_classify; prepare_classify.register(prepare.app)  # CLASSIFY: fsdd, speechcommands, ...
     from . import evaluate; app.command("evaluate", help="Clip-level predictions of a classifier checkpoint, optionally in Gaussian noise (--snr sweep).")(evaluate.main)  # CLASSIFY

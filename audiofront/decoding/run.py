@@ -68,82 +68,28 @@ def decode_cuts(
     max_duration: float = 200.0,
     num_threads: int | None = None,
 ) -> DecodeSummary:
-    from ..data.cuts import read_cuts
-    from ..data.dataset import AudioBatchDataset
-    from ..tasks import load_model
-
     if method not in METHODS:
         raise UserError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    if not (max_duration > 0 and max_duration != float("inf")):
-        raise UserError(f"--max-duration must be a positive number of seconds per batch, got {max_duration}")
-    if num_threads is not None and num_threads < 0:
-        raise UserError(f"--num-threads must be >= 0, got {num_threads}")
-    device = str(resolve_device(device))
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    # every cut is decoded and written under its id: repeated ids would silently keep one hypothesis
-    cuts = read_cuts(cuts_path, "--cuts")
-    spaced = [c.id for c in cuts if len(c.id.split()) != 1]
-    if spaced:
-        raise UserError(f"--cuts {cuts_path}: cut id {spaced[0]!r} contains whitespace; Kaldi text needs one-word ids")
-    task, model = load_model(checkpoint, device=device)
-    if task.name != "asr" or not hasattr(task, "tokenizer"):
-        raise UserError(
-            f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; decode needs an asr (CTC) one "
-            "(classifiers are run by `audiofront evaluate`)"
-        )
-    if lang_dir is not None:
-        task.config["lang_dir"] = str(lang_dir)
-    lang_dir = Path(task.config["lang_dir"])
+    task, model, cuts, lang_dir, device = _load(checkpoint, cuts_path, lang_dir, device, max_duration, num_threads)
     tokenizer = task.tokenizer
-    if tokenizer.vocab_size != task.vocab_size():
-        raise ValueError(
-            f"the tokenizer in {lang_dir} has {tokenizer.vocab_size} tokens but the model in {checkpoint} "
-            f"outputs {task.vocab_size()}; decode with the lang dir the model was trained with"
-        )
-
     decoder = None
     if method in ("lm", "lexicon"):
-        from ..text.lexicon import Lexicon
-        from ..lm.lang import read_lang_info
-        from .beam import LexiconBeamDecoder
+        lm_path = (Path(lm_path) if lm_path else _lang_lm(lang_dir)) if method == "lm" else None
+        decoder = _beam_decoder(tokenizer, lang_dir, lm_path, options or BeamSearchOptions())
 
-        info = read_lang_info(lang_dir)
-        lexicon = Lexicon.read(lang_dir / info.get("lexicon", "lexicon.txt"), sil_token=info.get("sil_token"))
-        if method == "lm":
-            lm_path = Path(lm_path) if lm_path else lang_dir / info["lm"]
-        else:
-            lm_path = None
-        decoder = LexiconBeamDecoder(tokenizer.tokens, lexicon, lm_path, blank_id=tokenizer.blank_id,
-                                     options=options or BeamSearchOptions())
-
-    sample_rate = task._sample_rate() if hasattr(task, "_sample_rate") else 16000
-    dataset = AudioBatchDataset(speed_factors=None, sample_rate=sample_rate)
     hyps: dict[str, str] = {}
     refs: dict[str, str] = {}
     audio_seconds = 0.0
     start = time.perf_counter()
-    with torch.inference_mode():
-        for batch_cuts in _batches(cuts, max_duration):
-            batch = dataset[batch_cuts]
-            audio = batch["audio"].to(device)
-            lens = batch["audio_lens"].to(device)
-            try:
-                log_probs, out_lens = model(audio, lens)
-            except FrontendInputError as e:  # the frontend names the batch item; the user needs the cut
-                ids = list(batch["cut_ids"])
-                which = f"cut {ids[e.item]}" if e.item is not None and 0 <= e.item < len(ids) else f"one of {', '.join(ids)}"
-                raise FrontendInputError(f"{e} ({which} of --cuts {cuts_path})") from None
-            log_probs = log_probs.float().cpu()
-            out_lens = out_lens.cpu()
-            if decoder is None:
-                words = [tokenizer.decode(ids).split() for ids in ctc_greedy(log_probs, out_lens, tokenizer.blank_id)]
-            else:
-                words = decoder.decode_batch(log_probs, out_lens)
-            for cut_id, text, w in zip(batch["cut_ids"], batch["texts"], words):
-                hyps[cut_id] = " ".join(w)
-                refs[cut_id] = " ".join(text.split())
-            audio_seconds += float(batch["durations"].sum())
+    for ids, texts, seconds, log_probs, out_lens in _emissions(task, model, cuts, cuts_path, device, max_duration):
+        if decoder is None:
+            words = [tokenizer.decode(t).split() for t in ctc_greedy(log_probs, out_lens, tokenizer.blank_id)]
+        else:
+            words = decoder.decode_batch(log_probs, out_lens)
+        for cut_id, text, w in zip(ids, texts, words):
+            hyps[cut_id] = " ".join(w)
+            refs[cut_id] = " ".join(text.split())
+        audio_seconds += seconds
     elapsed = time.perf_counter() - start
     if len(hyps) != len(cuts):
         raise RuntimeError(f"decoded {len(hyps)} of the {len(cuts)} cuts of {cuts_path} (a bug: none may be dropped)")
@@ -167,3 +113,74 @@ def decode_cuts(
     }
     atomic_write_text(out_dir / "decode.json", json.dumps(meta, indent=2) + "\n")
     return summary
+
+
+def _load(checkpoint, cuts_path, lang_dir, device: str, max_duration: float, num_threads: int | None):
+    """Check the options, read the cuts, load the model: ``(task, model, cuts, lang_dir, device)``."""
+    from ..data.cuts import read_cuts
+    from ..tasks import load_model
+
+    if not (max_duration > 0 and max_duration != float("inf")):
+        raise UserError(f"--max-duration must be a positive number of seconds per batch, got {max_duration}")
+    if num_threads is not None and num_threads < 0:
+        raise UserError(f"--num-threads must be >= 0, got {num_threads}")
+    device = str(resolve_device(device))
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    # every cut is decoded and written under its id: repeated ids would silently keep one hypothesis
+    cuts = read_cuts(cuts_path, "--cuts")
+    spaced = [c.id for c in cuts if len(c.id.split()) != 1]
+    if spaced:
+        raise UserError(f"--cuts {cuts_path}: cut id {spaced[0]!r} contains whitespace; Kaldi text needs one-word ids")
+    task, model = load_model(checkpoint, device=device)
+    if task.name != "asr" or not hasattr(task, "tokenizer"):
+        raise UserError(
+            f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; decode needs an asr (CTC) one "
+            "(classifiers are run by `audiofront evaluate`)"
+        )
+    if lang_dir is not None:
+        task.config["lang_dir"] = str(lang_dir)
+    lang_dir = Path(task.config["lang_dir"])
+    if task.tokenizer.vocab_size != task.vocab_size():
+        raise ValueError(
+            f"the tokenizer in {lang_dir} has {task.tokenizer.vocab_size} tokens but the model in {checkpoint} "
+            f"outputs {task.vocab_size()}; decode with the lang dir the model was trained with"
+        )
+    return task, model, cuts, lang_dir, device
+
+
+def _lang_lm(lang_dir: Path) -> Path:
+    from ..lm.lang import read_lang_info
+
+    return lang_dir / read_lang_info(lang_dir)["lm"]
+
+
+def _beam_decoder(tokenizer, lang_dir: Path, lm_path: Path | None, options: BeamSearchOptions):
+    from ..lm.lang import read_lang_info
+    from ..text.lexicon import Lexicon
+    from .beam import LexiconBeamDecoder
+
+    info = read_lang_info(lang_dir)
+    lexicon = Lexicon.read(lang_dir / info.get("lexicon", "lexicon.txt"), sil_token=info.get("sil_token"))
+    return LexiconBeamDecoder(tokenizer.tokens, lexicon, lm_path, blank_id=tokenizer.blank_id, options=options)
+
+
+def _emissions(task, model, cuts, cuts_path, device: str, max_duration: float) -> Iterator:
+    """Per batch: ``(cut ids, transcripts, seconds of audio, log-probs [B, F, V] on CPU, output lengths [B])``."""
+    from ..data.dataset import AudioBatchDataset
+
+    sample_rate = task._sample_rate() if hasattr(task, "_sample_rate") else 16000
+    dataset = AudioBatchDataset(speed_factors=None, sample_rate=sample_rate)
+    with torch.inference_mode():
+        for batch_cuts in _batches(cuts, max_duration):
+            batch = dataset[batch_cuts]
+            audio = batch["audio"].to(device)
+            lens = batch["audio_lens"].to(device)
+            try:
+                log_probs, out_lens = model(audio, lens)
+            except FrontendInputError as e:  # the frontend names the batch item; the user needs the cut
+                ids = list(batch["cut_ids"])
+                which = f"cut {ids[e.item]}" if e.item is not None and 0 <= e.item < len(ids) else f"one of {', '.join(ids)}"
+                raise FrontendInputError(f"{e} ({which} of --cuts {cuts_path})") from None
+            yield (list(batch["cut_ids"]), list(batch["texts"]), float(batch["durations"].sum()),
+                   log_probs.float().cpu(), out_lens.cpu())

@@ -14,14 +14,16 @@ from typing import Optional, Sequence
 from ..inspect.plots import Panel, Series
 from .trainlog import TrainLog
 
-# metrics that are fractions (drawn in %, higher is better for *_acc, lower for error rates)
-_RATE_SUFFIXES = ("_acc", "acc", "wer", "ter", "wer_greedy")
+# metrics that are fractions (drawn in %, higher is better for *_acc, lower for error rates), by the last
+# "_" part of their name: digit_acc, ter, wer_greedy; not ctc_inter (a loss that happens to end in "ter")
+_RATE_WORDS = {"acc", "wer", "ter", "cer", "greedy"}
 # quantities of a step line that are not learning curves
 _NOT_CURVES = {"lr", "grad-norm", "audio-s/s", "frames", "loss"}
 
 
 def _is_rate(key: str) -> bool:
-    return key.endswith(_RATE_SUFFIXES)
+    last = key.split("_")[-1]
+    return last in _RATE_WORDS and (last != "greedy" or key.endswith(("wer_greedy", "cer_greedy")))
 
 
 def _role(i: int) -> str:
@@ -44,8 +46,9 @@ def curve_panels(logs: Sequence[TrainLog], labels: Sequence[str]) -> list[Panel]
             keys = sorted(k for k in (log.train if which == "train" else log.valid) if _is_rate(k))
             for k in keys:
                 steps, values = log.series(which, k)
+                # a colour per series: several rates of one run (ter, wer_greedy) must not look alike
                 rates.series.append(Series(steps, [100 * v for v in values], f"{label} {which} {k}", _role(i),
-                                           color=2 * i + (which == "valid")))
+                                           color=len(rates.series)))
         steps, values = log.series("train", "lr")
         if steps and all(v > 0 for v in values):
             lr.series.append(Series(steps, values, f"{label} lr", _role(i), color=2 * i))

@@ -22,7 +22,7 @@ download=false
 parts=train-clean-5
 test_speakers=1970,2136     # empty: one split per part (then set --train-set/--test-set to part names)
 train_set=train
-test_set=test
+test_set=test               # or several, e.g. dev-clean,dev-other,test-clean,test-other: each decoded and scored
 dev_speakers=""             # e.g. 5789,8629: training speakers held out as a dev split (needs --test-speakers)
 dev_per_speaker=0           # N > 0: N utterances of every other training speaker go to the dev split
 valid_set=""                # the cuts validated on while training; default: dev when a dev split is made, else test
@@ -47,11 +47,16 @@ tag=2dconv_tiny
 beam_size=50
 lm_weight=1.0
 word_score=0.0
+tune_lm=auto                # auto: with a dev split, choose --lm-weight/--word-score on it (stage 5); true | false
+lm_weights=0.5,1,1.5,2      # the grid tune-lm tries
+word_scores=-1,0,1,2
+lang_opts=""                # more options of `prepare lang`, e.g. "--vocab cmudict --prior wordfreq --lm-text FILE"
 decode_opts=""
 recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set dev_speakers
   dev_per_speaker valid_set work_dir results
   extract_features extract_frontend tokenizer vocab_size lm_order download_lm config frontend frontend_conf encoder
-  num_epochs max_duration device num_threads train_opts tag beam_size lm_weight word_score decode_opts"
+  num_epochs max_duration device num_threads train_opts tag beam_size lm_weight word_score tune_lm lm_weights
+  word_scores lang_opts decode_opts"
 
 . "$here/../utils/parse_options.sh"
 . "$here/../utils/stages.sh"
@@ -64,9 +69,12 @@ split_opts=()
 if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); fi
 if [ -n "$dev_speakers" ]; then split_opts+=(--dev-speakers "$dev_speakers"); fi
 if [ "$dev_per_speaker" != 0 ]; then split_opts+=(--dev-per-speaker "$dev_per_speaker"); fi
+read -r -a test_sets <<< "${test_set//,/ }"
 if [ -z "$valid_set" ]; then
-  if [ -n "$dev_speakers" ] || [ "$dev_per_speaker" != 0 ]; then valid_set=dev; else valid_set=$test_set; fi
+  if [ -n "$dev_speakers" ] || [ "$dev_per_speaker" != 0 ]; then valid_set=dev; else valid_set=${test_sets[0]}; fi
 fi
+# decode/score folders: decode_greedy, decode_lm for one test set; decode_SET_greedy, ... for several
+set_dir() { if [ ${#test_sets[@]} -eq 1 ]; then echo "$exp/$1_$3"; else echo "$exp/$1_$2_$3"; fi; }
 
 stage_download() {
   if [ "$download" != true ]; then
@@ -86,7 +94,7 @@ stage_features() {
     log "no --extract-features true: the frontend runs inside the model on raw audio"
     return 0
   fi
-  for s in "$train_set" "$test_set"; do
+  for s in "$train_set" "${test_sets[@]}"; do
     audiofront extract --frontend "$extract_frontend" --cuts "$manifests/librispeech_cuts_$s.jsonl.gz" \
       --out-dir "$data/${extract_frontend}_$s"
   done
@@ -95,8 +103,9 @@ stage_features() {
 stage_lang() {
   local opts=()
   if [ -n "$download_lm" ]; then opts+=(--download-lm "$download_lm" --lm-dir "$data/lm"); fi
+  # shellcheck disable=SC2086
   audiofront prepare lang --cuts "$manifests/librispeech_cuts_$train_set.jsonl.gz" --tokenizer "$tokenizer" \
-    --vocab-size "$vocab_size" --lm-order "$lm_order" --out-dir "$lang" "${opts[@]}"
+    --vocab-size "$vocab_size" --lm-order "$lm_order" --out-dir "$lang" "${opts[@]}" $lang_opts
 }
 
 stage_train() {
@@ -113,19 +122,39 @@ stage_train() {
 }
 
 stage_decode() {
-  for method in greedy lm; do
-    # shellcheck disable=SC2086
-    audiofront decode --checkpoint "$exp/avg.pt" --cuts "$manifests/librispeech_cuts_$test_set.jsonl.gz" \
-      --lang-dir "$lang" --method "$method" --beam-size "$beam_size" --lm-weight "$lm_weight" \
-      --word-score "$word_score" --device "$device" --num-threads "$num_threads" --out-dir "$exp/decode_$method" \
-      $decode_opts
+  local weight=$lm_weight score=$word_score
+  local s is_test=false
+  for s in "${test_sets[@]}"; do [ "$s" = "$valid_set" ] && is_test=true; done
+  if [ "$tune_lm" = true ] || { [ "$tune_lm" = auto ] && [ "$is_test" = false ]; }; then
+    if [ "$is_test" = true ]; then
+      echo "$0: --tune-lm true needs a dev split (--dev-per-speaker or --dev-speakers), not the test set" >&2; exit 1
+    fi
+    # the LM weight and word score are chosen on the dev split, never on the test speakers
+    audiofront tune-lm --checkpoint "$exp/avg.pt" --cuts "$manifests/librispeech_cuts_$valid_set.jsonl.gz" \
+      --lang-dir "$lang" --lm-weights "$lm_weights" --word-scores "$word_scores" --beam-size "$beam_size" \
+      --device "$device" --num-threads "$num_threads" --out-dir "$exp/tune_lm"
+    read -r weight score < <(python -c 'import json, sys; b = json.load(open(sys.argv[1]))["best"]; print(b["lm_weight"], b["word_score"])' "$exp/tune_lm/tune.json")
+    log "tuned on $valid_set: --lm-weight $weight --word-score $score ($exp/tune_lm/tune.md)"
+  fi
+  for s in "${test_sets[@]}"; do
+    for method in greedy lm; do
+      # shellcheck disable=SC2086
+      audiofront decode --checkpoint "$exp/avg.pt" --cuts "$manifests/librispeech_cuts_$s.jsonl.gz" \
+        --lang-dir "$lang" --method "$method" --beam-size "$beam_size" --lm-weight "$weight" \
+        --word-score "$score" --device "$device" --num-threads "$num_threads" --out-dir "$(set_dir decode "$s" "$method")" \
+        $decode_opts
+    done
   done
 }
 
 stage_score() {
-  for method in greedy lm; do
-    audiofront score --ref "$exp/decode_$method/ref" --hyp "$exp/decode_$method/hyp" --out-dir "$exp/score_$method" \
-      --dataset "librispeech-$test_set" --results "$results" --tag "${tag}_$method"
+  # one RESULTS.md row per test set and method (dataset column: librispeech-SET)
+  local s method
+  for s in "${test_sets[@]}"; do
+    for method in greedy lm; do
+      audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
+        --out-dir "$(set_dir score "$s" "$method")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$method"
+    done
   done
 }
 

@@ -136,3 +136,30 @@ def test_lexicon_tokens_must_exist():
     lexicon = Lexicon({"CAT": [["C", "A", "Z"]]})
     with pytest.raises(ValueError, match="'Z'"):
         LexiconBeamDecoder(CHARS, lexicon, None)
+
+
+@pytest.mark.parametrize("ref, best_weight", [("CAT", 0.0), ("CAP", 2.0)])
+def test_tune_grid_picks_the_lm_weight_of_the_lowest_wer(tmp_path, ref, best_weight):
+    from audiofront.decoding.tune import format_grid, grid_search
+
+    # the acoustics lean to CAT, the LM to CAP: which weight is best depends only on the reference
+    lexicon = Lexicon.from_tokenizer(CharTokenizer(), ["CAT", "CAP"])
+    lm = _unigram_arpa(tmp_path / "lm.arpa", {"CAP": 0.8, "CAT": 0.1, "</s>": 0.099})
+    em = emissions([{"C": 0.9}, {"A": 0.9}, {"T": 0.5, "P": 0.4}], CHARS)
+    batches = [(["u1"], [ref], 1.0, em[None], torch.tensor([3]))]
+    grid = grid_search(batches, {"u1": ref}, lambda o: LexiconBeamDecoder(CHARS, lexicon, lm, options=o),
+                       BeamSearchOptions(), [0.0, 2.0], [0.0])
+    assert [g["wer"] for g in grid] == ([0.0, 100.0] if ref == "CAT" else [100.0, 0.0])
+    best = min(grid, key=lambda g: g["wer"])
+    assert best["lm_weight"] == best_weight
+    table = format_grid(grid, [0.0, 2.0], [0.0])
+    assert "**0.00**" in table and "100.00" in table
+
+
+def test_tune_lm_option_lists_are_checked():
+    from audiofront.cli.tune_lm import parse_floats
+    from audiofront.errors import UserError
+
+    assert parse_floats("0.5,1, 2", "--lm-weights") == [0.5, 1.0, 2.0]
+    with pytest.raises(UserError, match="--word-scores: expected comma-separated numbers, got 'x'"):
+        parse_floats("0,x", "--word-scores")

@@ -52,5 +52,19 @@ def test_demo_recipe_end_to_end(tmp_path):
     rows = [ln for ln in (tmp_path / "RESULTS.md").read_text().splitlines() if ln.startswith("| toy_")]
     assert len(rows) == 2
 
+    # tune-lm on the toy model (here on its test cuts; a recipe tunes on a dev split): every pair decoded,
+    # the best the lowest WER of the grid
+    import json
+
+    tune = subprocess.run(["audiofront", "tune-lm", "--checkpoint", str(exp / "avg.pt"), "--cuts",
+                           str(tmp_path / "data" / "manifests" / "demo_cuts_test.jsonl.gz"), "--out-dir",
+                           str(exp / "tune_lm"), "--lm-weights", "0,1", "--word-scores", "0,2", "--beam-size", "8"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert tune.returncode == 0, tune.stderr[-3000:]
+    meta = json.loads((exp / "tune_lm" / "tune.json").read_text())
+    assert [(g["lm_weight"], g["word_score"]) for g in meta["grid"]] == [(0, 0), (0, 2), (1, 0), (1, 2)]
+    assert meta["best"]["wer"] == min(g["wer"] for g in meta["grid"]) and meta["utterances"] == 4
+    assert "--lm-weight" in tune.stdout
+
     bad = subprocess.run(["bash", str(RUN), "--no-such-option", "1"], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown option --no-such-option" in bad.stderr

@@ -69,6 +69,17 @@ def test_parse_asr_train_log(tmp_path):
     assert log.series("valid", "wer_greedy") == ([2], [1.0])
 
 
+def test_rates_panel_holds_rates_not_losses_and_each_series_its_colour(tmp_path):
+    from audiofront.plots.figures import curve_panels
+
+    text = ASR_LOG.replace("frames 15.33", "frames 15.33 ctc_final 3.1 ctc_inter 3.3")
+    panels = {p.title: p for p in curve_panels([parse_train_log(_exp(tmp_path, "asr", text))], ["asr"])}
+    rates = panels["Accuracy / error rate (%)"].series
+    # ctc_inter is a loss whose name ends in "ter": not an error rate
+    assert sorted(s.label for s in rates) == ["asr valid ter", "asr valid wer_greedy"]
+    assert len({s.color for s in rates}) == 2
+
+
 def test_curves_png_has_the_expected_size(tmp_path):
     a, b = _exp(tmp_path, "mel", LOG), _exp(tmp_path, "asr", ASR_LOG)
     png = tmp_path / "out" / "curves.png"
