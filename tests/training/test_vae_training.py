@@ -122,3 +122,31 @@ def test_a_model_using_the_vae_frontend_loads_without_the_vae_file(tmp_path):
     # the stored config is checked like a file's
     with pytest.raises(UserError, match="stored VAE config"):
         build_frontend("vae", vae={"latent_dim": -1})
+
+
+def test_training_on_the_vae_frontend_uses_the_trained_vae(tmp_path):
+    """`audiofront train` builds the model twice (once to check the options, once to train), and the first build
+    writes the VAE config into the task config: the frozen frontend that trains must still be the VAE of the
+    checkpoint, not an untrained encoder of the same shape."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from audiofront.cli.main import app
+    from vae_fixtures import tiny_vae_checkpoint
+
+    vae_file = tmp_path / "vae.pt"
+    shutil.copy(tiny_vae_checkpoint(), vae_file)
+    cuts = make_corpus(tmp_path / "corpus", n=4)
+    res = CliRunner().invoke(app, [
+        "train", "--task", "classify", "--frontend", "vae", "--frontend-conf", f"checkpoint={vae_file}",
+        "--set", "encoder=mlp", "--set", "encoder_conf.hidden=8", "--set", "label=text", "--set", "batch_size=2",
+        "--train-cuts", str(cuts), "--exp-dir", str(tmp_path / "exp"), "--max-steps", "1", "--no-progress",
+        "--set", "training.tensorboard=false"])
+    assert res.exit_code == 0, res.output
+    vae = torch.load(vae_file, weights_only=True)["model"]
+    trained = torch.load(tmp_path / "exp" / "last.pt", weights_only=True)["model"]
+    names = [k for k in vae if k.startswith("encoder.")]
+    assert names
+    for k in names:
+        assert torch.equal(trained[f"frontend.{k}"], vae[k]), k
