@@ -20,6 +20,7 @@ def main(
     results: Optional[Path] = typer.Option(None, "--results", help="append a row to this RESULTS.md"),
     tag: Optional[str] = typer.Option(None, "--tag", help="the row's tag in RESULTS.md (default: --out-dir's name)"),
     compare: Optional[Path] = typer.Option(None, "--compare", help="classify: predictions of a second system (bootstrap)"),
+    unit: str = typer.Option("word", "--unit", help="asr: word (WER) | char (CER: characters, '|' between words)"),
 ) -> None:
     """Score hypotheses against references and print the summary table."""
     err = Console(stderr=True)
@@ -42,12 +43,13 @@ def main(
 
     name = dataset or hyp.resolve().parent.name
     try:
-        r = score_files(ref, hyp, out_dir, dataset=name, results_md=results, tag=tag)
+        r = score_files(ref, hyp, out_dir, dataset=name, results_md=results, tag=tag, unit=unit)
     except UserError:
         raise
     except ValueError as e:  # malformed Kaldi text
         raise UserError(str(e)) from None
-    print_summary([r.summary_row()], title=f"WER {r.wer:.2f}% ({tag or out_dir.name})")
+    what = "CER" if unit == "char" else "WER"
+    print_summary([r.summary_row()], title=f"{what} {r.wer:.2f}% ({tag or out_dir.name})")
     if r.missing_hyp:
         err.print(f"[yellow]{len(r.missing_hyp)} reference utterances had no hypothesis (scored as empty)[/yellow]")
     if r.extra_hyp:

@@ -240,6 +240,11 @@ def append_results_row(results_md: str | os.PathLike, tag: str, row: dict[str, o
     return path
 
 
+def chars_of(texts: dict[str, str]) -> dict[str, str]:
+    """``{"u": "AB CD"}`` -> ``{"u": "A B | C D"}``: texts as space-separated characters, ``|`` between words."""
+    return {u: " ".join("|".join(t.split())) for u, t in texts.items()}
+
+
 def score_files(
     ref: str | os.PathLike,
     hyp: str | os.PathLike,
@@ -247,9 +252,18 @@ def score_files(
     dataset: str = "test",
     results_md: str | os.PathLike | None = None,
     tag: str | None = None,
+    unit: str = "word",
 ) -> WerResult:
-    """Score Kaldi ``text`` files and write the summary, alignments and (optionally) a RESULTS.md row."""
-    result = score_texts(read_kaldi_text(ref, "--ref"), read_kaldi_text(hyp, "--hyp"), dataset=dataset)
+    """Score Kaldi ``text`` files and write the summary, alignments and (optionally) a RESULTS.md row.
+
+    ``unit="char"``: the character error rate instead, every character one unit and each space between words
+    one unit ``|`` (so a split or merged word counts), the columns then counting characters."""
+    refs, hyps = read_kaldi_text(ref, "--ref"), read_kaldi_text(hyp, "--hyp")
+    if unit == "char":
+        refs, hyps = chars_of(refs), chars_of(hyps)
+    elif unit != "word":
+        raise ValueError(f"--unit must be word or char, got {unit!r}")
+    result = score_texts(refs, hyps, dataset=dataset)
     write_score_files(result, out_dir)
     if results_md is not None:
         append_results_row(results_md, tag or Path(out_dir).name, result.summary_row())

@@ -41,6 +41,18 @@ def test_counts_by_hand():
     assert u1.ops == [("C", "THE", "THE"), ("S", "CAT", "BAT"), ("C", "SAT", "SAT")]
 
 
+def test_character_error_rate_by_hand(tmp_path):
+    (tmp_path / "ref").write_text("u1 THE CAT\nu2 GO\n")
+    (tmp_path / "hyp").write_text("u1 THE CAP\nu2 G O\n")
+    r = score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "score", unit="char")
+    # u1: T H E | C A T vs T H E | C A P: 1 substitution; u2: G O vs G | O: 1 insertion (the split word); 9 chars
+    c = r.counts()
+    assert (c["words"], c["substitutions"], c["insertions"], c["deletions"]) == (9, 1, 1, 0)
+    assert r.wer == pytest.approx(100 * 2 / 9)
+    with pytest.raises(ValueError, match="--unit"):
+        score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "score", unit="phone")
+
+
 def test_files_alignment_and_results_rows(tmp_path):
     (tmp_path / "ref").write_text("".join(f"{u} {t}\n" for u, t in REF.items()))
     (tmp_path / "hyp").write_text("".join(f"{u} {t}\n" for u, t in HYP.items()) + "u6\n")
