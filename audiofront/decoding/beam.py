@@ -104,6 +104,9 @@ class LexiconBeamDecoder:
                 self.trie.insert([token_index[t] for t in spelling], wid, score)
         self.trie.smear(SmearingMode.MAX)
 
+        self._build_decoder()
+
+    def _build_decoder(self) -> None:
         o = self.options
         self._flashlight_options = LexiconDecoderOptions(
             beam_size=o.beam_size,
@@ -119,6 +122,16 @@ class LexiconBeamDecoder:
         self.decoder = LexiconDecoder(
             self._flashlight_options, self.trie, self.lm, self.sil_id, self.blank_id, self.unk_word_id, [], False
         )
+
+    def with_options(self, options: BeamSearchOptions) -> "LexiconBeamDecoder":
+        """The same lexicon, trie and LM searched with other options (LM weight, word score, beams): the LM and
+        the trie are shared, only the search is new (what tuning a grid of weights needs)."""
+        import copy
+
+        other = copy.copy(self)
+        other.options = options
+        other._build_decoder()
+        return other
 
     def decode(self, log_probs: torch.Tensor) -> list[str]:
         """One utterance [F, V] of log-probabilities -> the best word sequence."""

@@ -52,8 +52,8 @@ def tune_lm(
     batches = list(_emissions(task, model, cuts, cuts_path, device, max_duration))
     refs = {i: " ".join(t.split()) for ids, texts, *_ in batches for i, t in zip(ids, texts)}
     base = options or BeamSearchOptions()
-    grid = grid_search(batches, refs, lambda o: _beam_decoder(task.tokenizer, lang_dir, lm_path, o), base,
-                       lm_weights, word_scores)
+    decoder = _beam_decoder(task.tokenizer, lang_dir, lm_path, base)  # the LM and trie loaded once
+    grid = grid_search(batches, refs, decoder.with_options, base, lm_weights, word_scores)
     best = min(grid, key=lambda g: g["wer"])  # min keeps the first of equal WERs
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

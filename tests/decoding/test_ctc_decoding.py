@@ -163,3 +163,13 @@ def test_tune_lm_option_lists_are_checked():
     assert parse_floats("0.5,1, 2", "--lm-weights") == [0.5, 1.0, 2.0]
     with pytest.raises(UserError, match="--word-scores: expected comma-separated numbers, got 'x'"):
         parse_floats("0,x", "--word-scores")
+
+
+def test_with_options_searches_the_shared_lm_like_a_new_decoder(tmp_path):
+    lexicon = Lexicon.from_tokenizer(CharTokenizer(), ["CAT", "CAP"])
+    lm = _unigram_arpa(tmp_path / "lm.arpa", {"CAP": 0.8, "CAT": 0.1, "</s>": 0.099})
+    em = emissions([{"C": 0.9}, {"A": 0.9}, {"T": 0.5, "P": 0.4}], CHARS)
+    base = LexiconBeamDecoder(CHARS, lexicon, lm, options=BeamSearchOptions(lm_weight=0.0))
+    heavy = base.with_options(BeamSearchOptions(lm_weight=2.0))
+    assert heavy.lm is base.lm and heavy.trie is base.trie
+    assert heavy.decode(em) == ["CAP"] and base.decode(em) == ["CAT"]  # the original keeps its own options
