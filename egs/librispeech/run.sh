@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # LibriSpeech (any parts; Mini LibriSpeech included) with a learnable frontend and Conformer-CTC.
 #
-#   # the 19 speakers of train-clean-5 kept in ../shared: train on 17, test on 1970 and 2136
-#   bash egs/librispeech/run.sh --corpus-dir ../shared/data/LibriSpeech --parts train-clean-5 --test-speakers 1970,2136
-#   # full download (OpenSLR 12 via lhotse) and the official 4-gram LM (OpenSLR 11)
-#   bash egs/librispeech/run.sh --download true --corpus-dir download --parts train-clean-100,test-clean \
-#       --train-set train-clean-100 --test-set test-clean --download-lm 4-gram.arpa.gz
+#   # the 19 speakers of train-clean-5 kept in ../shared: train on 17 (3 utterances of each held out as the dev
+#   # split the LM weight is tuned on), test on 1970 and 2136; about an hour on 2 CPU cores (egs/librispeech/RESULTS.md)
+#   bash egs/librispeech/run.sh
+#   # the official protocol: full download (OpenSLR 12 via lhotse), the official 4-gram LM (OpenSLR 11), tuned on
+#   # dev-clean, one RESULTS.md row per test set and decoding
+#   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" \
+#       --parts train-clean-100,dev-clean,test-clean,test-other --train-set train-clean-100 --valid-set dev-clean \
+#       --test-set test-clean,test-other --download-lm 4-gram.arpa.gz --tune-lm true
 #
 # Stages: 0 download (only with --download true), 1 manifests, 2 fixed features with `extract` (only
 # with --extract-features true; the models themselves run their frontend on raw audio), 3 lang (tokenizer,
@@ -24,17 +27,18 @@ test_speakers=1970,2136     # empty: one split per part (then set --train-set/--
 train_set=train
 test_set=test               # or several, e.g. dev-clean,dev-other,test-clean,test-other: each decoded and scored
 dev_speakers=""             # e.g. 5789,8629: training speakers held out as a dev split (needs --test-speakers)
-dev_per_speaker=0           # N > 0: N utterances of every other training speaker go to the dev split
+dev_per_speaker=3           # N > 0: N utterances of every other training speaker go to the dev split (only
+                            # with --test-speakers; 0: no dev split)
 valid_set=""                # the cuts validated on while training; default: dev when a dev split is made, else test
 work_dir=$here
 results=$here/RESULTS.md
 extract_features=false
 extract_frontend=fbank
-tokenizer=bpe
+tokenizer=char              # char | phone | bpe
 vocab_size=256
 lm_order=3
 download_lm=""              # e.g. 4-gram.arpa.gz: the official LM instead of one estimated from the transcripts
-config=$here/../../recipes/librispeech_2dconv_tiny.yaml
+config=$here/../../recipes/librispeech_fbank_tiny_char.yaml
 frontend=""
 frontend_conf=""
 encoder=""
@@ -43,14 +47,15 @@ max_duration=""
 device=cpu
 num_threads=2
 train_opts=""
-tag=2dconv_tiny
+tag=fbank_tiny_char
 beam_size=50
 lm_weight=1.0
 word_score=0.0
 tune_lm=auto                # auto: with a dev split, choose --lm-weight/--word-score on it (stage 5); true | false
-lm_weights=0.5,1,1.5,2      # the grid tune-lm tries
-word_scores=-1,0,1,2
-lang_opts=""                # more options of `prepare lang`, e.g. "--vocab cmudict --prior wordfreq --lm-text FILE"
+lm_weights=0.5,1,1.5,2,2.5  # the grid tune-lm tries
+word_scores=-3,-2,-1,0,1
+lang_opts="--vocab cmudict"  # more options of `prepare lang`: the decoding vocabulary is all of CMUdict (the
+                            # training words miss 11% of the test speakers' words); e.g. add --lm-text FILE
 decode_opts=""
 recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set dev_speakers
   dev_per_speaker valid_set work_dir results
@@ -67,6 +72,7 @@ lang=$data/lang
 exp=$work_dir/exp/$tag
 split_opts=()
 if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); fi
+if [ -z "$test_speakers" ]; then dev_speakers=""; dev_per_speaker=0; fi  # a dev split needs a speaker split
 if [ -n "$dev_speakers" ]; then split_opts+=(--dev-speakers "$dev_speakers"); fi
 if [ "$dev_per_speaker" != 0 ]; then split_opts+=(--dev-per-speaker "$dev_per_speaker"); fi
 read -r -a test_sets <<< "${test_set//,/ }"
@@ -155,6 +161,9 @@ stage_score() {
       audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
         --out-dir "$(set_dir score "$s" "$method")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$method"
     done
+    # and the character error rate of greedy decoding (the columns then count characters)
+    audiofront score --ref "$(set_dir decode "$s" greedy)/ref" --hyp "$(set_dir decode "$s" greedy)/hyp" --unit char \
+      --out-dir "$(set_dir score "$s" greedy_cer)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_cer"
   done
 }
 
