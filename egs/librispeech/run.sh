@@ -161,9 +161,12 @@ stage_score() {
       audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
         --out-dir "$(set_dir score "$s" "$method")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$method"
     done
-    # and the character error rate of greedy decoding (the columns then count characters)
-    audiofront score --ref "$(set_dir decode "$s" greedy)/ref" --hyp "$(set_dir decode "$s" greedy)/hyp" --unit char \
-      --out-dir "$(set_dir score "$s" greedy_cer)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_cer"
+    # and the character error rate of greedy decoding (the columns then count characters); not for phone tokens,
+    # whose greedy output spells the words it cannot look up as phones (their error rate is the training log's ter)
+    if [ "$tokenizer" != phone ]; then
+      audiofront score --ref "$(set_dir decode "$s" greedy)/ref" --hyp "$(set_dir decode "$s" greedy)/hyp" --unit char \
+        --out-dir "$(set_dir score "$s" greedy_cer)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_cer"
+    fi
   done
 }
 
