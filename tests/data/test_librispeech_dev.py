@@ -97,15 +97,20 @@ def _fake_cli(tmp_path: Path) -> tuple[dict, Path]:
     bindir.mkdir()
     calls = tmp_path / "calls.txt"
     fake = bindir / "audiofront"
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    # tune-lm also leaves the tune.json the recipe reads its best pair from
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
+                    'if [ "$1" = tune-lm ]; then while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
+                    '  mkdir -p "$out"; echo \'{"best": {"lm_weight": 1.5, "word_score": -1.0, "wer": 50.0}}\' > "$out/tune.json"; fi\n')
     fake.chmod(0o755)
     return dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}"), calls
 
 
 @pytest.mark.parametrize("extra,valid", [
-    ([], "test"),
+    ([], "dev"),  # the default: 3 utterances of every training speaker are the dev split
+    (["--dev-per-speaker", "0"], "test"),
     (["--dev-per-speaker", "3", "--dev-speakers", "5789"], "dev"),
     (["--dev-per-speaker", "3", "--valid-set", "test"], "test"),
+    (["--test-speakers", "", "--test-set", "test-clean"], "test-clean"),  # no speaker split: no dev split
 ])
 def test_run_sh_passes_dev_and_config_options(tmp_path, extra, valid):
     import subprocess
@@ -119,10 +124,37 @@ def test_run_sh_passes_dev_and_config_options(tmp_path, extra, valid):
     lines = calls.read_text().splitlines()
     prep = next(ln for ln in lines if ln.startswith("prepare librispeech"))
     train = next(ln for ln in lines if ln.startswith("train "))
-    if "--dev-per-speaker" in extra:
+    if valid == "dev" or "--valid-set" in extra:
         assert "--dev-per-speaker 3" in prep
     else:
         assert "--dev-" not in prep
     assert ("--dev-speakers 5789" in prep) == ("--dev-speakers" in extra)
     assert f"--config {tmp_path / 'my.yaml'}" in train
     assert f"--valid-cuts {tmp_path / 'w'}/data/manifests/librispeech_cuts_{valid}.jsonl.gz" in train
+
+
+def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_path):
+    import subprocess
+
+    env, calls = _fake_cli(tmp_path)
+    m = f"{tmp_path / 'w'}/data/manifests"
+    base = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(tmp_path / "w"),
+            "--corpus-dir", str(tmp_path), "--stage", "5", "--stop-stage", "6", "--tag", "x"]
+    res = subprocess.run(base + ["--test-set", "test,other"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    tune = [ln for ln in lines if ln.startswith("tune-lm ")]
+    assert len(tune) == 1 and f"--cuts {m}/librispeech_cuts_dev.jsonl.gz" in tune[0]
+    decodes = [ln for ln in lines if ln.startswith("decode ")]
+    assert len(decodes) == 4  # 2 test sets x (greedy, lm)
+    for s_ in ("test", "other"):
+        assert sum(f"--cuts {m}/librispeech_cuts_{s_}.jsonl.gz" in d for d in decodes) == 2
+    assert all("--lm-weight 1.5 --word-score -1.0" in d for d in decodes)
+    scores = [ln for ln in lines if ln.startswith("score ")]
+    assert len(scores) == 6 and sum("--unit char" in ln for ln in scores) == 2  # greedy CER per test set
+    assert any("--dataset librispeech-other" in ln and "decode_other_lm" in ln for ln in scores)
+    # tuning on a set that is also reported is refused
+    calls.unlink()
+    bad = subprocess.run(base + ["--tag", "y", "--dev-per-speaker", "0", "--tune-lm", "true"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "needs a dev split" in bad.stderr
