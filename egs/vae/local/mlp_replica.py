@@ -18,7 +18,7 @@ import torch
 from lhotse import load_manifest
 
 from audiofront.models.classifier import FeatureNorm
-from audiofront.models.mlp import MLP, masked_mean_std
+from audiofront.models.mlp import MLP
 
 VARIANTS = {
     "the recipe as it was (20 epochs)": {},
