@@ -19,7 +19,6 @@ Frame ``k`` reads only the samples ``k * hop - 303 .. k * hop + 302`` (25 ms mod
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +28,6 @@ from torch import Tensor
 from ..errors import UserError
 from .base import Frontend, FrontendConfig, centered_num_frames
 from .registry import register_frontend
-
-log = logging.getLogger(__name__)
 
 
 def read_vae_checkpoint(path: str | Path) -> dict:
@@ -64,25 +61,6 @@ def load_vae_checkpoint(path: str | Path):
     return vae
 
 
-def _same_config(a: dict, b: dict) -> bool:
-    """Equal VAE configs, floats (the normalisation statistics) to 1e-6 relative: a YAML round trip may round."""
-    import math
-
-    if a.keys() != b.keys():
-        return False
-    for k in a:
-        x, y = a[k], b[k]
-        if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
-            if len(x) != len(y) or not all(math.isclose(float(u), float(v), rel_tol=1e-6, abs_tol=1e-9) for u, v in zip(x, y)):
-                return False
-        elif isinstance(x, float) or isinstance(y, float):
-            if not math.isclose(float(x), float(y), rel_tol=1e-6, abs_tol=1e-9):
-                return False
-        elif x != y:
-            return False
-    return True
-
-
 def vae_from_config(config: dict, source: str = ""):
     """An untrained :class:`~audiofront.models.vae.ConvVae` of a stored model config (``vae=`` of a saved
     frontend config); its weights are loaded with the model that holds it."""
@@ -114,17 +92,6 @@ class VaeFrontend(Frontend):
         super().__init__(config)
         if config.vae:
             vae = vae_from_config(config.vae, config.checkpoint)
-            # The stored config describes the model, and the weights usually come with the enclosing model's
-            # checkpoint. But a task writes `vae` into its config when it first builds the model, and training
-            # builds it again from that config: a VAE checkpoint still on disk that matches is loaded, or the
-            # second build would train on an untrained (random) encoder.
-            if config.checkpoint and Path(config.checkpoint).is_file():
-                loaded = load_vae_checkpoint(config.checkpoint)
-                if _same_config(loaded.cfg.to_dict(), vae.cfg.to_dict()):
-                    vae = loaded
-                else:
-                    log.warning("vae frontend: %s no longer matches the VAE config stored with this model; its "
-                                "weights are those of the model's own checkpoint", config.checkpoint)
         elif not config.checkpoint:
             raise UserError("the vae frontend needs checkpoint=PATH, a VAE trained with `audiofront train --task vae` "
                             "(e.g. --frontend-conf checkpoint=exp/vae13/avg.pt)")

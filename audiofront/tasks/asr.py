@@ -178,7 +178,7 @@ class AsrTask(Task):
 
         c = self.config
         frontend = build_frontend(c["frontend"], **(c["frontend_conf"] or {}))
-        c["frontend_conf"] = frontend.saved_conf(dict(c["frontend_conf"] or {}))  # what model_config() stores
+        self.saved_frontend_conf = frontend.saved_conf(dict(c["frontend_conf"] or {}))  # for checkpoints
         encoder = conformer_config(c["encoder"], **(c["encoder_conf"] or {}))
         try:
             return CtcModel(frontend, self.vocab_size(), encoder, specaug=c["specaug"], specaug_conf=c["specaug_conf"],

@@ -32,6 +32,10 @@ class Task(abc.ABC):
 
     def __init__(self, config: dict[str, Any]):
         self.config: dict[str, Any] = copy.deepcopy(dict(config))
+        # what the built model's frontend adds to its config for checkpoints (Frontend.saved_conf: the vae
+        # frontend stores its VAE's config); kept apart from ``config``, which stays what the user wrote, so
+        # that building the model again builds the same model
+        self.saved_frontend_conf: dict[str, Any] | None = None
 
     # ---- construction --------------------------------------------------------------------------------
     @classmethod
@@ -109,7 +113,10 @@ class Task(abc.ABC):
 
     def checkpoint_entry(self) -> dict[str, Any]:
         """The ``task`` entry of a checkpoint: ``{"name": ..., "config": ...}`` plus ``checkpoint_extra``."""
-        return {"name": self.name, "config": self.model_config(), **self.checkpoint_extra()}
+        config = self.model_config()
+        if self.saved_frontend_conf is not None and "frontend_conf" in config:
+            config["frontend_conf"] = copy.deepcopy(self.saved_frontend_conf)
+        return {"name": self.name, "config": config, **self.checkpoint_extra()}
 
 
 def unwrap(model: nn.Module) -> nn.Module:

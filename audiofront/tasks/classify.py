@@ -256,7 +256,7 @@ class ClassifyTask(Task):
             feature_norm=c.get("feature_norm", "batch"),
             specaugment=c.get("specaugment") or None,
         )
-        c["frontend_conf"] = model.frontend.saved_conf(dict(c.get("frontend_conf") or {}))  # what checkpoints store
+        self.saved_frontend_conf = model.frontend.saved_conf(dict(c.get("frontend_conf") or {}))  # for checkpoints
         return model
 
     def _dataset(self, heads: list[dict[str, Any]]) -> LabelledAudioDataset:

@@ -159,7 +159,7 @@ class ColaTask(Task):
             similarity=c.get("similarity", "bilinear"),
             temperature=float(c.get("temperature", 0.2)),
         )
-        c["frontend_conf"] = model.frontend.saved_conf(dict(c.get("frontend_conf") or {}))  # what checkpoints store
+        self.saved_frontend_conf = model.frontend.saved_conf(dict(c.get("frontend_conf") or {}))  # for checkpoints
         return model
 
     def model_parts(self, model: nn.Module) -> dict[str, list[str]]:

@@ -103,13 +103,17 @@ def test_inter_layer_beyond_the_encoder_is_a_user_error(corpus):
         task.build_model()
 
 
+def _recipe(corpus, tmp_path, **training) -> tuple[dict, dict]:
+    """The synthetic corpus' asr recipe as (task config, trainer config) with the exp dir in ``tmp_path``."""
+    _, cuts, lang = corpus
+    cfg = yaml.safe_load(write_recipe(tmp_path / "r.yaml", cuts, lang).read_text())
+    cfg.pop("task")
+    return cfg, {**cfg.pop("training"), "exp_dir": str(tmp_path / "exp"), "device": "cpu", **training}
+
+
 def test_step_count_survives_resume_and_checkpoints_rebuild(corpus, tmp_path):
     """The model's step counter equals the trainer's step after a resumed run: it is saved, not restarted."""
-    root, cuts, lang = corpus
-    recipe = write_recipe(tmp_path / "r.yaml", cuts, lang)
-    cfg = yaml.safe_load(recipe.read_text())
-    training = {**cfg.pop("training"), "exp_dir": str(tmp_path / "exp"), "device": "cpu", "num_epochs": 1}
-    cfg.pop("task")
+    cfg, training = _recipe(corpus, tmp_path, num_epochs=1)
     cfg.update(specaug="feature", specaug_after_steps=3, inter_ctc_layers=[], encoder_conf={**cfg["encoder_conf"]})
     Trainer(build_task("asr", cfg), TrainConfig.from_dict(training)).fit()
     first = torch.load(tmp_path / "exp" / "last.pt", weights_only=True)
@@ -122,11 +126,7 @@ def test_step_count_survives_resume_and_checkpoints_rebuild(corpus, tmp_path):
 
 
 def test_inter_ctc_checkpoint_rebuilds_for_decoding(corpus, tmp_path):
-    root, cuts, lang = corpus
-    recipe = write_recipe(tmp_path / "r.yaml", cuts, lang)
-    cfg = yaml.safe_load(recipe.read_text())
-    training = {**cfg.pop("training"), "exp_dir": str(tmp_path / "exp"), "device": "cpu", "max_steps": 2}
-    cfg.pop("task")
+    cfg, training = _recipe(corpus, tmp_path, max_steps=2)
     cfg["encoder_conf"] = {**cfg["encoder_conf"], "num_layers": 2}
     cfg.update(inter_ctc_layers=[1], inter_ctc_head="own", inter_ctc_weight=0.5)
     Trainer(build_task("asr", cfg), TrainConfig.from_dict(training)).fit()

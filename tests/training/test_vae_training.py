@@ -125,8 +125,8 @@ def test_a_model_using_the_vae_frontend_loads_without_the_vae_file(tmp_path):
 
 
 def test_training_on_the_vae_frontend_uses_the_trained_vae(tmp_path):
-    """`audiofront train` builds the model twice (once to check the options, once to train), and the first build
-    writes the VAE config into the task config: the frozen frontend that trains must still be the VAE of the
+    """`audiofront train` builds the model twice (once to check the options, once to train), and checkpoints store
+    the VAE config (Task.saved_frontend_conf): the frozen frontend that trains must still be the VAE of the
     checkpoint, not an untrained encoder of the same shape."""
     import shutil
 
