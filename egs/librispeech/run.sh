@@ -155,18 +155,21 @@ stage_decode() {
 
 stage_score() {
   # one RESULTS.md row per test set and method (dataset column: librispeech-SET)
-  local s method
+  local s method methods
   for s in "${test_sets[@]}"; do
     for method in greedy lm; do
       audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
         --out-dir "$(set_dir score "$s" "$method")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$method"
     done
-    # and the character error rate of greedy decoding (the columns then count characters); not for phone tokens,
-    # whose greedy output spells the words it cannot look up as phones (their error rate is the training log's ter)
-    if [ "$tokenizer" != phone ]; then
-      audiofront score --ref "$(set_dir decode "$s" greedy)/ref" --hyp "$(set_dir decode "$s" greedy)/hyp" --unit char \
-        --out-dir "$(set_dir score "$s" greedy_cer)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_cer"
-    fi
+    # and character error rates (the columns then count characters): of the lexicon + LM output for every
+    # tokenizer, of greedy decoding except for phone tokens, whose greedy output spells the words it cannot look
+    # up as phones (their error rate is the training log's ter)
+    methods=(lm)
+    if [ "$tokenizer" != phone ]; then methods=(greedy lm); fi
+    for method in "${methods[@]}"; do
+      audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" --unit char \
+        --out-dir "$(set_dir score "$s" "${method}_cer")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_${method}_cer"
+    done
   done
 }
 

@@ -151,8 +151,16 @@ def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_p
         assert sum(f"--cuts {m}/librispeech_cuts_{s_}.jsonl.gz" in d for d in decodes) == 2
     assert all("--lm-weight 1.5 --word-score -1.0" in d for d in decodes)
     scores = [ln for ln in lines if ln.startswith("score ")]
-    assert len(scores) == 6 and sum("--unit char" in ln for ln in scores) == 2  # greedy CER per test set
+    cers = [ln for ln in scores if "--unit char" in ln]
+    assert len(scores) == 8 and len(cers) == 4  # greedy and LM CER per test set
+    assert sum("decode_other_lm/hyp" in ln and "--tag x_lm_cer" in ln for ln in cers) == 1
     assert any("--dataset librispeech-other" in ln and "decode_other_lm" in ln for ln in scores)
+    # phone tokens: no greedy CER (the greedy output spells unknown words as phones), the LM CER stays
+    calls.unlink()
+    res = subprocess.run(base + ["--tag", "p", "--tokenizer", "phone"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    cers = [ln for ln in calls.read_text().splitlines() if ln.startswith("score ") and "--unit char" in ln]
+    assert len(cers) == 1 and "--tag p_lm_cer" in cers[0]
     # tuning on a set that is also reported is refused
     calls.unlink()
     bad = subprocess.run(base + ["--tag", "y", "--dev-per-speaker", "0", "--tune-lm", "true"], env=env,
