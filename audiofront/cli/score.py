@@ -19,7 +19,8 @@ def main(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="name in the table (default: the hyp's folder)"),
     results: Optional[Path] = typer.Option(None, "--results", help="append a row to this RESULTS.md"),
     tag: Optional[str] = typer.Option(None, "--tag", help="the row's tag in RESULTS.md (default: --out-dir's name)"),
-    compare: Optional[Path] = typer.Option(None, "--compare", help="classify: predictions of a second system (bootstrap)"),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="a second system (asr: its hypotheses of the same --ref; classify: its predictions): "
+        "paired bootstrap of the two, this --hyp as A"),
     unit: str = typer.Option("word", "--unit", help="asr: word (WER) | char (CER: characters, '|' between words)"),
 ) -> None:
     """Score hypotheses against references and print the summary table."""
@@ -43,13 +44,17 @@ def main(
 
     name = dataset or hyp.resolve().parent.name
     try:
-        r = score_files(ref, hyp, out_dir, dataset=name, results_md=results, tag=tag, unit=unit)
+        r = score_files(ref, hyp, out_dir, dataset=name, results_md=results, tag=tag, unit=unit, compare=compare)
     except UserError:
         raise
     except ValueError as e:  # malformed Kaldi text
         raise UserError(str(e)) from None
     what = "CER" if unit == "char" else "WER"
     print_summary([r.summary_row()], title=f"{what} {r.wer:.2f}% ({tag or out_dir.name})")
+    if r.comparison is not None:
+        from ..scoring.asr import format_bootstrap
+
+        typer.echo(f"A = {hyp}, B = {compare}: " + format_bootstrap(r.comparison, what))  # one line, unwrapped
     if r.missing_hyp:
         err.print(f"[yellow]{len(r.missing_hyp)} reference utterances had no hypothesis (scored as empty)[/yellow]")
     if r.extra_hyp:

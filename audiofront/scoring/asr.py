@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jiwer
+import numpy as np
 
 from ..errors import UserError
 from ..utils.io import atomic_write_text
@@ -67,6 +68,7 @@ class WerResult:
     utts: list[UttScore]
     missing_hyp: list[str] = field(default_factory=list)
     extra_hyp: list[str] = field(default_factory=list)
+    comparison: "WerBootstrap | None" = None  # score_files(..., compare=...)
 
     @property
     def n_sent(self) -> int:
@@ -253,18 +255,93 @@ def score_files(
     results_md: str | os.PathLike | None = None,
     tag: str | None = None,
     unit: str = "word",
+    compare: str | os.PathLike | None = None,
 ) -> WerResult:
     """Score Kaldi ``text`` files and write the summary, alignments and (optionally) a RESULTS.md row.
 
     ``unit="char"``: the character error rate instead, every character one unit and each space between words
-    one unit ``|`` (so a split or merged word counts), the columns then counting characters."""
+    one unit ``|`` (so a split or merged word counts), the columns then counting characters.
+    ``compare``: a second system's hypotheses of the same references; the paired bootstrap of the two
+    (:func:`wer_bootstrap`, this ``hyp`` as A) goes to ``out_dir/compare.json`` and ``result.comparison``."""
     refs, hyps = read_kaldi_text(ref, "--ref"), read_kaldi_text(hyp, "--hyp")
+    other = read_kaldi_text(compare, "--compare") if compare is not None else None
     if unit == "char":
         refs, hyps = chars_of(refs), chars_of(hyps)
+        other = chars_of(other) if other is not None else None
     elif unit != "word":
         raise ValueError(f"--unit must be word or char, got {unit!r}")
     result = score_texts(refs, hyps, dataset=dataset)
     write_score_files(result, out_dir)
+    if other is not None:
+        boot = wer_bootstrap(result, score_texts(refs, other, dataset=dataset))
+        result.comparison = boot
+        out = {"a": str(hyp), "b": str(compare), "ref": str(ref), "unit": unit, **boot.to_dict()}
+        atomic_write_text(Path(out_dir) / "compare.json", json.dumps(out, indent=2) + "\n")
     if results_md is not None:
         append_results_row(results_md, tag or Path(out_dir).name, result.summary_row())
     return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# comparing two systems on the same test set
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class WerBootstrap:
+    """The utterance-level bootstrap of two systems' error rates (Bisani & Ney, ICASSP 2004), in percent."""
+
+    wer_a: float
+    wer_b: float
+    observed: float  # WER(A) - WER(B): negative when A makes fewer errors
+    ci95: tuple[float, float]  # 2.5 and 97.5 percentiles of the resampled differences
+    ci95_a: tuple[float, float]  # of WER(A) alone
+    ci95_b: tuple[float, float]
+    p_a_not_better: float  # share of resamples where A is not better (WER(A) - WER(B) >= 0)
+    n_boot: int
+    n_utts: int
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _paired_counts(a: WerResult, b: WerResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Errors of A, errors of B and reference lengths per utterance, in A's order; both of one reference."""
+    ref_a = {u.utt: u for u in a.utts}
+    ref_b = {u.utt: u for u in b.utts}
+    if set(ref_a) != set(ref_b):
+        raise ValueError(f"the two systems were scored on different utterances ({len(ref_a)} and {len(ref_b)})")
+    for utt, u in ref_a.items():
+        if u.ref != ref_b[utt].ref:
+            raise ValueError(f"utterance {utt}: the two systems were scored against different references")
+    order = [u.utt for u in a.utts]
+    err_a = np.array([ref_a[k].errors for k in order], dtype=np.float64)
+    err_b = np.array([ref_b[k].errors for k in order], dtype=np.float64)
+    words = np.array([len(ref_a[k].ref) for k in order], dtype=np.float64)
+    return err_a, err_b, words
+
+
+def wer_bootstrap(a: WerResult, b: WerResult, n_boot: int = 10000, seed: int = 0) -> WerBootstrap:
+    """Resample the utterances with replacement (the same draw for both systems) and recompute each WER as
+    errors over reference words of the resample: the WER of a set is a ratio, so utterances are the unit
+    drawn and long ones weigh more, as in the corpus figure."""
+    err_a, err_b, words = _paired_counts(a, b)
+    if len(words) == 0 or words.sum() == 0:
+        raise ValueError("the bootstrap needs reference words")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(words), size=(n_boot, len(words)))
+    w = np.maximum(words[idx].sum(axis=1), 1.0)
+    wa = 100.0 * err_a[idx].sum(axis=1) / w
+    wb = 100.0 * err_b[idx].sum(axis=1) / w
+    d = wa - wb
+    pct = lambda x: (float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5)))  # noqa: E731
+    total = max(words.sum(), 1.0)
+    wer_a, wer_b = 100.0 * err_a.sum() / total, 100.0 * err_b.sum() / total
+    return WerBootstrap(wer_a=float(wer_a), wer_b=float(wer_b), observed=float(wer_a - wer_b), ci95=pct(d),
+                        ci95_a=pct(wa), ci95_b=pct(wb), p_a_not_better=float((d >= 0).mean()), n_boot=n_boot,
+                        n_utts=len(words))
+
+
+def format_bootstrap(r: WerBootstrap, what: str = "WER") -> str:
+    return (f"{what} A {r.wer_a:.2f}% [{r.ci95_a[0]:.2f}, {r.ci95_a[1]:.2f}], B {r.wer_b:.2f}% "
+            f"[{r.ci95_b[0]:.2f}, {r.ci95_b[1]:.2f}]; A - B {r.observed:+.2f} [{r.ci95[0]:+.2f}, {r.ci95[1]:+.2f}] "
+            f"(95% CI, paired bootstrap over {r.n_utts} utterances, {r.n_boot} resamples); "
+            f"P(A not better) = {r.p_a_not_better:.4f}")

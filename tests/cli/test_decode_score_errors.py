@@ -129,6 +129,8 @@ def test_score_bad_input(tmp_path):
     assert_one_line_error(run(["score", "--hyp", tmp_path / "nope", "--ref", tmp_path / "ref"] + out), "--hyp", "nope")
     assert_one_line_error(run(["score", "--hyp", tmp_path / "ref"] + out), "--ref")
     assert_one_line_error(run(["score", "--hyp", tmp_path / "ref", "--task", "tts"] + out), "--task", "tts")
+    assert_one_line_error(run(["score", "--hyp", tmp_path / "ref", "--ref", tmp_path / "ref", "--compare",
+                               tmp_path / "nope"] + out), "--compare", "nope")
     (tmp_path / "pred.jsonl").write_text("{not json\n")
     assert_one_line_error(run(["score", "--task", "classify", "--hyp", tmp_path / "pred.jsonl"] + out), "pred.jsonl:1")
 

@@ -12,6 +12,7 @@ from audiofront.scoring.asr import (
     read_kaldi_text,
     score_files,
     score_texts,
+    wer_bootstrap,
 )
 
 REF = {
@@ -87,3 +88,66 @@ def test_bad_transcripts_are_reported(tmp_path):
         read_kaldi_text(tmp_path / "latin1", "--hyp")
     with pytest.raises(ValueError, match="no utterances"):
         score_texts({}, {"a": "B"})
+
+
+# ---- the paired bootstrap of two systems -----------------------------------------------------------
+def _reference_bootstrap(err_a, err_b, words, draws):
+    """Loop by loop: for each resample, the WER of each system over the drawn utterances."""
+    diffs, was, wbs = [], [], []
+    for row in draws:
+        n = sum(words[i] for i in row)
+        wa = 100.0 * sum(err_a[i] for i in row) / n
+        wb = 100.0 * sum(err_b[i] for i in row) / n
+        diffs.append(wa - wb)
+        was.append(wa)
+        wbs.append(wb)
+    return diffs, was, wbs
+
+
+def test_wer_bootstrap_against_a_loop_over_the_same_draws():
+    import numpy as np
+
+    ref = {f"u{i}": " ".join(["W"] * (i + 1)) for i in range(6)}  # 1..6 words
+    hyp_a = {"u0": "W", "u1": "W W", "u2": "W W X", "u3": "W W W W", "u4": "", "u5": "W W W W W W"}
+    hyp_b = {"u0": "X", "u1": "W W", "u2": "", "u3": "W W", "u4": "W W W W W", "u5": "W W W W W W W"}
+    a, b = score_texts(ref, hyp_a), score_texts(ref, hyp_b)
+    errs_a = [u.errors for u in a.utts]
+    errs_b = [u.errors for u in b.utts]
+    words = [len(u.ref) for u in a.utts]
+    assert errs_a == [0, 0, 1, 0, 5, 0] and errs_b == [1, 0, 3, 2, 0, 1]
+    r = wer_bootstrap(a, b, n_boot=500, seed=3)
+    # the observed figures by hand: 6 / 21 and 7 / 21 errors per reference word
+    assert r.wer_a == pytest.approx(600 / 21) and r.wer_b == pytest.approx(700 / 21)
+    assert r.observed == pytest.approx(-100 / 21)
+    draws = np.random.default_rng(3).integers(0, 6, size=(500, 6))
+    diffs, was, wbs = _reference_bootstrap(errs_a, errs_b, words, draws)
+    assert r.ci95 == pytest.approx((np.percentile(diffs, 2.5), np.percentile(diffs, 97.5)))
+    assert r.ci95_a == pytest.approx((np.percentile(was, 2.5), np.percentile(was, 97.5)))
+    assert r.ci95_b == pytest.approx((np.percentile(wbs, 2.5), np.percentile(wbs, 97.5)))
+    assert r.p_a_not_better == pytest.approx(np.mean(np.array(diffs) >= 0))
+    assert 0 < r.p_a_not_better < 1  # the systems trade errors: neither wins every resample
+
+
+def test_wer_bootstrap_when_one_system_is_better_on_every_utterance(tmp_path):
+    ref = {f"u{i}": "A B C" for i in range(20)}
+    better = {u: "A B C" for u in ref}
+    worse = {u: "A B" for u in ref}  # one deletion each
+    r = wer_bootstrap(score_texts(ref, better), score_texts(ref, worse), n_boot=200)
+    assert r.observed == pytest.approx(-100 / 3) and r.ci95 == pytest.approx((-100 / 3, -100 / 3))
+    assert r.p_a_not_better == 0.0
+    same = wer_bootstrap(score_texts(ref, worse), score_texts(ref, worse), n_boot=200)
+    assert same.observed == 0.0 and same.p_a_not_better == 1.0
+    with pytest.raises(ValueError, match="different utterances"):
+        wer_bootstrap(score_texts(ref, better), score_texts({"u0": "A B C"}, {"u0": "A"}))
+
+    # through the files (and the CLI's --compare): compare.json holds it, A being --hyp
+    (tmp_path / "ref").write_text("".join(f"{u} {t}\n" for u, t in ref.items()))
+    (tmp_path / "a").write_text("".join(f"{u} {t}\n" for u, t in better.items()))
+    (tmp_path / "b").write_text("".join(f"{u} {t}\n" for u, t in worse.items()))
+    r2 = score_files(tmp_path / "ref", tmp_path / "a", tmp_path / "s", compare=tmp_path / "b")
+    got = json.loads((tmp_path / "s" / "compare.json").read_text())
+    assert got["observed"] == pytest.approx(-100 / 3) and got["b"] == str(tmp_path / "b")
+    assert r2.comparison.wer_b == pytest.approx(100 / 3)
+    # characters: the deleted word is one character and its '|' (2 of the 5 units of A|B|C)
+    r3 = score_files(tmp_path / "ref", tmp_path / "a", tmp_path / "c", compare=tmp_path / "b", unit="char")
+    assert r3.comparison.observed == pytest.approx(-40.0)
