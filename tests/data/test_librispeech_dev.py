@@ -130,6 +130,8 @@ def test_run_sh_passes_dev_and_config_options(tmp_path, extra, valid):
         assert "--dev-" not in prep
     assert ("--dev-speakers 5789" in prep) == ("--dev-speakers" in extra)
     assert f"--config {tmp_path / 'my.yaml'}" in train
+    lang = next(ln for ln in lines if ln.startswith("prepare lang"))
+    assert "--tokenizer phone" in lang and "--vocab cmudict" in lang  # the defaults: phones, all of CMUdict
     assert f"--valid-cuts {tmp_path / 'w'}/data/manifests/librispeech_cuts_{valid}.jsonl.gz" in train
 
 
@@ -140,7 +142,8 @@ def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_p
     m = f"{tmp_path / 'w'}/data/manifests"
     base = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(tmp_path / "w"),
             "--corpus-dir", str(tmp_path), "--stage", "5", "--stop-stage", "6", "--tag", "x"]
-    res = subprocess.run(base + ["--test-set", "test,other"], env=env, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(base + ["--test-set", "test,other", "--tokenizer", "char"], env=env, capture_output=True,
+                         text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     lines = calls.read_text().splitlines()
     tune = [ln for ln in lines if ln.startswith("tune-lm ")]
@@ -155,9 +158,9 @@ def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_p
     assert len(scores) == 8 and len(cers) == 4  # greedy and LM CER per test set
     assert sum("decode_other_lm/hyp" in ln and "--tag x_lm_cer" in ln for ln in cers) == 1
     assert any("--dataset librispeech-other" in ln and "decode_other_lm" in ln for ln in scores)
-    # phone tokens: no greedy CER (the greedy output spells unknown words as phones), the LM CER stays
+    # phone tokens (the default): no greedy CER (the greedy output spells unknown words as phones), the LM CER stays
     calls.unlink()
-    res = subprocess.run(base + ["--tag", "p", "--tokenizer", "phone"], env=env, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(base + ["--tag", "p"], env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     cers = [ln for ln in calls.read_text().splitlines() if ln.startswith("score ") and "--unit char" in ln]
     assert len(cers) == 1 and "--tag p_lm_cer" in cers[0]

@@ -138,9 +138,9 @@ def test_inter_ctc_checkpoint_rebuilds_for_decoding(corpus, tmp_path):
 
 
 def test_the_plateau_recipe_builds(corpus):
-    """recipes/librispeech_fbank_tiny_char.yaml: its task and training sections are accepted as they are."""
+    """recipes/librispeech_fbank_tiny.yaml: its task and training sections are accepted as they are."""
     _, cuts, lang = corpus
-    recipe = yaml.safe_load((Path(__file__).resolve().parents[2] / "recipes" / "librispeech_fbank_tiny_char.yaml").read_text())
+    recipe = yaml.safe_load((Path(__file__).resolve().parents[2] / "recipes" / "librispeech_fbank_tiny.yaml").read_text())
     assert recipe.pop("task") == "asr"
     training = TrainConfig.from_dict(recipe.pop("training"))
     assert training.schedule == "cosine" and training.warmup_steps > 0
