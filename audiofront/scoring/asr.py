@@ -333,9 +333,7 @@ def wer_bootstrap(a: WerResult, b: WerResult, n_boot: int = 10000, seed: int = 0
     wb = 100.0 * err_b[idx].sum(axis=1) / w
     d = wa - wb
     pct = lambda x: (float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5)))  # noqa: E731
-    total = max(words.sum(), 1.0)
-    wer_a, wer_b = 100.0 * err_a.sum() / total, 100.0 * err_b.sum() / total
-    return WerBootstrap(wer_a=float(wer_a), wer_b=float(wer_b), observed=float(wer_a - wer_b), ci95=pct(d),
+    return WerBootstrap(wer_a=a.wer, wer_b=b.wer, observed=a.wer - b.wer, ci95=pct(d),
                         ci95_a=pct(wa), ci95_b=pct(wb), p_a_not_better=float((d >= 0).mean()), n_boot=n_boot,
                         n_utts=len(words))
 
