@@ -117,6 +117,31 @@ def demo_accents(
     _prepare("demo_accents", lambda: prepare_demo_accents(manifest_dir, out_dir), out_dir)
 
 
+def dev_split(
+    cuts: Path = typer.Option(..., "--cuts", help="the training cuts to split, e.g. data/fsdd/fsdd_cuts_train.jsonl.gz"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="where CORPUS_cuts_{train,dev}.jsonl.gz go"),
+    by: str = typer.Option(..., "--by", help="speaker (whole voices to dev: for tests on unseen voices) | cut"),
+    fraction: Optional[float] = typer.Option(None, "--fraction", help="dev share of the speakers (--by speaker) or cuts"),
+    speakers: Optional[str] = typer.Option(None, "--speakers", help="comma-separated dev speakers (--by speaker), instead of --fraction"),
+    stratify: Optional[str] = typer.Option(None, "--stratify", help="label (supervision custom key) drawn within, e.g. speaker"),
+    seed: int = typer.Option(0, "--seed", help="the draw"),
+    corpus: Optional[str] = typer.Option(None, "--corpus", help="file prefix (default: the input's, CORPUS_cuts_...)"),
+) -> None:
+    """A dev split out of training cuts (whole speakers or single cuts), for choosing budgets without the test set."""
+    from ..data.cuts import read_cuts
+    from ..data.dev_split import corpus_of, dev_split as split_cuts, write_dev_split
+
+    names = _split_list([speakers] if speakers else None) or None
+    try:
+        source = read_cuts(cuts, "--cuts")
+        name = corpus or corpus_of(cuts)
+        train, dev = split_cuts(source, by, fraction=fraction, speakers=names, stratify=stratify, seed=seed)
+        paths = write_dev_split(train, dev, out_dir, name, cuts)
+    except ValueError as e:
+        _fail("dev-split", e)
+    Console().print(f"dev-split: train: {len(train)} cuts, dev: {len(dev)} cuts -> {paths[0]}, {paths[1]}")
+
+
 def register(prepare_app: typer.Typer) -> None:
     """Add the classification corpora to the ``prepare`` sub-app."""
     prepare_app.command("fsdd", help="Free Spoken Digit Dataset (digit + speaker labels; 8 kHz -> 16 kHz).")(fsdd)
@@ -126,3 +151,4 @@ def register(prepare_app: typer.Typer) -> None:
     prepare_app.command("voxceleb1", help="VoxCeleb1 speaker identification (through lhotse).")(voxceleb1)
     prepare_app.command("librispeech-speakers", help="LibriSpeech speaker identity + sex (utterances split per speaker; 1 s test windows).")(librispeech_speakers)
     prepare_app.command("demo-accents", help="Accent identity on the demo corpus (test voices never in training).")(demo_accents)
+    prepare_app.command("dev-split", help="A dev split out of training cuts (whole speakers or single cuts), to tune without the test set.")(dev_split)

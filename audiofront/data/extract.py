@@ -108,6 +108,7 @@ def extract_features(
     from ..frontends import build_frontend
     from ..utils.io import atomic_path
     from .cuts import read_cuts
+    from .manifests import write_manifest
 
     cuts_path, out_dir = Path(cuts_path), Path(out_dir)
     if storage not in STORAGES:
@@ -196,14 +197,7 @@ def extract_features(
     with atomic_path(out_dir / f"{name}_frontend.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
     # the manifest last: it only exists once every feature it points to is written
-    with atomic_path(out_cuts_path) as tmp:
-        tmp_gz = tmp.with_name(tmp.name + ".jsonl.gz")
-        try:
-            CutSet.from_cuts(done).to_file(tmp_gz)
-            os.replace(tmp_gz, tmp)
-        finally:
-            if tmp_gz.exists():
-                tmp_gz.unlink()
+    write_manifest(CutSet.from_cuts(done), out_cuts_path)
     dim = done[0].features.num_features if done else fe.output_dim
     return ExtractResult(out_cuts_path, storage_path, len(done), total_frames, dim, skipped)
 

@@ -160,16 +160,13 @@ def prepare_voxceleb1_identification(corpus_dir: str | Path, out_dir: str | Path
     out = {}
     sups = sups.map(lambda s: s.with_custom("speaker", s.speaker))
     cuts = CutSet.from_manifests(recordings=recs, supervisions=sups)
-    from ..utils.io import atomic_path
+    from .manifests import write_manifest
 
     for split in ("train", "valid", "test"):
         part = cuts.filter(lambda c: split_of.get(c.recording_id) == split)
         if sample_rate is not None:
             part = part.resample(sample_rate)
         path = Path(out_dir) / f"voxceleb1_cuts_{split}.jsonl.gz"
-        with atomic_path(path) as tmp:
-            tmp_gz = tmp.with_name(tmp.name + ".jsonl.gz")
-            part.to_file(tmp_gz)
-            tmp_gz.replace(tmp)
+        write_manifest(part, path)
         out[split] = part
     return out

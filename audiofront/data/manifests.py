@@ -87,20 +87,25 @@ def build_manifests(utterances: Iterable[Utterance], sample_rate: Optional[int] 
 
 def write_manifests(manifests: dict, out_dir: str | os.PathLike, corpus: str) -> list[Path]:
     """Write each split's manifests atomically (a killed run never leaves a half-written manifest)."""
-    from ..utils.io import atomic_path
-
     written = []
     for split, sets in manifests.items():
         for kind, manifest in zip(("recordings", "supervisions", "cuts"), sets):
             path = manifest_path(out_dir, corpus, kind, split)
-            # lhotse picks the format from the suffix, so the temporary name must keep it
-            with atomic_path(path) as tmp:
-                tmp_gz = tmp.with_name(tmp.name + ".jsonl.gz")
-                try:
-                    manifest.to_file(tmp_gz)
-                    os.replace(tmp_gz, tmp)
-                finally:
-                    if tmp_gz.exists():
-                        tmp_gz.unlink()
+            write_manifest(manifest, path)
             written.append(path)
     return written
+
+
+def write_manifest(manifest, path: str | os.PathLike) -> None:
+    """One lhotse manifest to ``path`` (``*.jsonl.gz``) atomically."""
+    from ..utils.io import atomic_path
+
+    # lhotse picks the format from the suffix, so the temporary name must keep it
+    with atomic_path(path) as tmp:
+        tmp_gz = tmp.with_name(tmp.name + ".jsonl.gz")
+        try:
+            manifest.to_file(tmp_gz)
+            os.replace(tmp_gz, tmp)
+        finally:
+            if tmp_gz.exists():
+                tmp_gz.unlink()

@@ -4,6 +4,7 @@
 #   bash egs/leaf_study/run.sh --task fsdd-digits --frontend leaf --seed 0
 #   bash egs/leaf_study/run.sh --task librispeech-speaker --frontend mel --seed 1 --snr clean,20,10,5,0,-5
 #   bash egs/leaf_study/run.sh --task fsdd-digits --frontend mel --seed 0 --max-steps 5 --log-every 1   # a smoke run
+#   bash egs/leaf_study/run.sh --task fsdd-digits --frontend mel --dev true --num-epochs 20   # choose the budget on dev
 #   bash egs/leaf_study/study.sh          # every task x frontend x seed, then the summary (egs/leaf_study/summarize.sh)
 #
 # Tasks (recipe YAML recipes/leaf_study_<task>.yaml; data prepared once per task into data/):
@@ -16,6 +17,12 @@
 # Stages: 0 prepare, 1 train, 2 evaluate (clean and each --snr), 3 score, 4 plot the training curves.
 # A finished stage leaves exp/TASK/FRONTEND/seedN/stageK.NAME.done (data/TASK/ for stage 0) and is skipped
 # next time; --force true reruns it. Outputs: egs/leaf_study/{data,exp}.
+#
+# --dev true: the budget run. Stage 0 also carves a dev split out of the task's training data (data/TASK_dev,
+# `audiofront prepare dev-split`, made like the task's test split: unseen voices for fsdd-digits and
+# demo-accent, other clips of the same voices for the speaker tasks); stage 1 trains on the rest and validates
+# on dev every epoch (exp_dev/TASK/FRONTEND/seedN/train.log); the test set is neither trained on nor looked
+# at (stages 2-3 are skipped), and stage 4 draws the dev curve the budget is read from.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,9 +46,10 @@ max_steps=                  # e.g. 5: a smoke run
 log_every=                  # override training.log_every (a smoke run of 5 steps needs 1 for curves)
 num_threads=2
 snr=clean                   # e.g. clean,20,10,5,0,-5: the noise sweep
+dev=false                   # true: the budget run (train minus dev, validated on dev; see above)
 train_opts=                 # more `audiofront train` options, passed through
 recipe_options="stage stop_stage force task frontend frontend_conf seed tag config shared demo_n_train demo_n_test
-  demo_seed ls_test_fraction ls_split_seed num_epochs max_steps log_every num_threads snr train_opts"
+  demo_seed ls_test_fraction ls_split_seed num_epochs max_steps log_every num_threads snr dev train_opts"
 . ../utils/parse_options.sh
 . ../utils/stages.sh
 
@@ -50,10 +58,16 @@ case "$task" in
   *) echo "$0: unknown --task $task (fsdd-digits | fsdd-speaker | librispeech-speaker | demo-accent | multitask)" >&2; exit 1 ;;
 esac
 case "$seed" in ''|*[!0-9]*) echo "$0: --seed must be a whole number >= 0, got '$seed'" >&2; exit 1 ;; esac
+case "$dev" in
+  true) [ "$task" = multitask ] && { echo "$0: --dev true is per task (the multi-task model reuses their budgets)" >&2; exit 1; } ;;
+  false) ;;
+  *) echo "$0: --dev must be true or false, got '$dev'" >&2; exit 1 ;;
+esac
 
 tag=${tag:-$frontend}
 config=${config:-../../recipes/leaf_study_${task//-/_}.yaml}
 exp=exp/$task/$tag/seed$seed
+[ "$dev" = true ] && exp=exp_dev/$task/$tag/seed$seed
 mkdir -p "$exp"
 
 # ---- stage 0: the data of each task (shared by every frontend and seed) ------------------------------
@@ -93,11 +107,30 @@ case "$task" in
     run_stage 0 combine data/multitask combine_tests ;;
 esac
 
+# --dev true: the dev split, made like the task's test split (see the header); seeded by the data seed 0
+if [ "$dev" = true ]; then
+  case "$task" in
+    fsdd-digits) split_opts="--by speaker --fraction 0.25" ;;                     # one of the 4 training voices
+    fsdd-speaker|librispeech-speaker) split_opts="--by cut --fraction 0.1 --stratify speaker" ;;
+    demo-accent) split_opts="--by speaker --fraction 0.25 --stratify accent" ;;    # voices unseen, every accent kept
+  esac
+  dev_data=data/${task//-/_}_dev
+  make_dev() {
+    # shellcheck disable=SC2086
+    audiofront prepare dev-split --cuts "$train_cuts" --out-dir "$dev_data" --seed 0 $split_opts
+  }
+  run_stage 0 dev-split "$dev_data" make_dev
+  corpus=$(basename "$train_cuts"); corpus=${corpus%%_cuts_*}
+  train_cuts=$dev_data/${corpus}_cuts_train.jsonl.gz
+  valid_cuts=$dev_data/${corpus}_cuts_dev.jsonl.gz
+fi
+
 # ---- stages 1-4: one run --------------------------------------------------------------------------
 train() {
   local opts=(--task classify --config "$config" --frontend "$frontend" --exp-dir "$exp" --seed "$seed" --set "seed=$seed"
               --num-threads "$num_threads" --no-progress)
   [ -n "$train_cuts" ] && opts+=(--train-cuts "$train_cuts")
+  [ "$dev" = true ] && opts+=(--valid-cuts "$valid_cuts")
   for kv in $frontend_conf; do opts+=(--frontend-conf "$kv"); done
   [ -n "$num_epochs" ] && opts+=(--num-epochs "$num_epochs")
   [ -n "$max_steps" ] && opts+=(--max-steps "$max_steps")
@@ -124,6 +157,8 @@ curves() {
 }
 
 run_stage 1 train "$exp" train
-run_stage 2 evaluate "$exp" evaluate
-run_stage 3 score "$exp" score
+if [ "$dev" = false ]; then
+  run_stage 2 evaluate "$exp" evaluate
+  run_stage 3 score "$exp" score
+fi
 run_stage 4 curves "$exp" curves

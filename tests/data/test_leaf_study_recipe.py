@@ -1,0 +1,75 @@
+"""egs/leaf_study/run.sh's plumbing with a fake `audiofront` that records its arguments: the study run, and the
+`--dev true` budget run (train minus a dev split, validated on it, the test set never touched)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _recipe(tmp_path: Path) -> tuple[Path, dict, Path]:
+    """A copy of the recipe (it writes data/ and exp/ beside itself) and a recording fake CLI on PATH."""
+    egs = tmp_path / "egs"
+    shutil.copytree(REPO / "egs" / "leaf_study", egs / "leaf_study")
+    shutil.copytree(REPO / "egs" / "utils", egs / "utils")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "calls.txt"
+    fake = bindir / "audiofront"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    fake.chmod(0o755)
+    return egs / "leaf_study" / "run.sh", dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}"), calls
+
+
+def _run(script: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(script), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("task,split,corpus", [
+    ("fsdd-digits", "--by speaker --fraction 0.25", "fsdd"),
+    ("librispeech-speaker", "--by cut --fraction 0.1 --stratify speaker", "librispeech_speakers"),
+    ("demo-accent", "--by speaker --fraction 0.25 --stratify accent", "demo_accents"),
+])
+def test_dev_run_trains_on_the_rest_validates_on_dev_and_never_evaluates(tmp_path, task, split, corpus):
+    script, env, calls = _recipe(tmp_path)
+    res = _run(script, env, "--task", task, "--frontend", "mel", "--dev", "true", "--num-epochs", "20")
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    dev_data = f"data/{task.replace('-', '_')}_dev"
+    make = next(ln for ln in lines if ln.startswith("prepare dev-split"))
+    assert split in make and f"--out-dir {dev_data}" in make
+    train = next(ln for ln in lines if ln.startswith("train "))
+    assert f"--train-cuts {dev_data}/{corpus}_cuts_train.jsonl.gz" in train
+    assert f"--valid-cuts {dev_data}/{corpus}_cuts_dev.jsonl.gz" in train
+    assert f"--exp-dir exp_dev/{task}/mel/seed0" in train and "--num-epochs 20" in train
+    assert not any(ln.startswith(("evaluate", "score")) for ln in lines)  # the test set is not looked at
+    assert any(ln.startswith(f"plot curves exp_dev/{task}/mel/seed0") for ln in lines)
+
+
+def test_study_run_has_no_dev_split_and_evaluates(tmp_path):
+    script, env, calls = _recipe(tmp_path)
+    res = _run(script, env, "--task", "fsdd-digits", "--frontend", "leaf", "--seed", "2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    assert not any(ln.startswith("prepare dev-split") for ln in lines)
+    train = next(ln for ln in lines if ln.startswith("train "))
+    assert "--train-cuts data/fsdd_theo/fsdd_cuts_train.jsonl.gz" in train and "--valid-cuts" not in train
+    assert "--exp-dir exp/fsdd-digits/leaf/seed2" in train
+    assert any(ln.startswith("evaluate --checkpoint exp/fsdd-digits/leaf/seed2/avg.pt") for ln in lines)
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--task", "multitask", "--dev", "true"], "--dev true is per task"),
+    (["--task", "fsdd-digits", "--dev", "yes"], "--dev must be true or false"),
+])
+def test_bad_dev_options_are_refused(tmp_path, args, match):
+    script, env, calls = _recipe(tmp_path)
+    res = _run(script, env, *args)
+    assert res.returncode != 0 and match in res.stderr
+    assert not calls.exists()  # refused before any command ran
