@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import typer
 from rich.console import Console
 
+from ..errors import UserError
 from .prepare import _fail, _split_list, _workers
 
 
@@ -126,16 +127,26 @@ def dev_split(
     stratify: Optional[str] = typer.Option(None, "--stratify", help="label (supervision custom key) drawn within, e.g. speaker"),
     seed: int = typer.Option(0, "--seed", help="the draw"),
     corpus: Optional[str] = typer.Option(None, "--corpus", help="file prefix (default: the input's, CORPUS_cuts_...)"),
+    window_seconds: float = typer.Option(0.0, "--window-seconds", help="dev cuts cut into consecutive windows this long, as test items that are windows (0: whole cuts)"),
 ) -> None:
     """A dev split out of training cuts (whole speakers or single cuts), for choosing budgets without the test set."""
     from ..data.cuts import read_cuts
     from ..data.dev_split import corpus_of, dev_split as split_cuts, write_dev_split
+    from ..data.librispeech_speakers import window_cuts
+
+    if not window_seconds >= 0:
+        _fail("dev-split", UserError(f"--window-seconds must be >= 0 (0: whole cuts), got {window_seconds}"))
 
     names = _split_list([speakers] if speakers else None) or None
     try:
         source = read_cuts(cuts, "--cuts")
         name = corpus or corpus_of(cuts)
         train, dev = split_cuts(source, by, fraction=fraction, speakers=names, stratify=stratify, seed=seed)
+        if window_seconds:
+            # a dev of whole utterances is far easier than test items of 1 s windows (it saturates first)
+            dev = window_cuts(dev, window_seconds)[0]
+            if len(dev) == 0:
+                raise UserError(f"no dev cut is {window_seconds} s long: lower --window-seconds")
         paths = write_dev_split(train, dev, out_dir, name, cuts)
     except ValueError as e:
         _fail("dev-split", e)

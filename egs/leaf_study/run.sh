@@ -111,7 +111,8 @@ esac
 if [ "$dev" = true ]; then
   case "$task" in
     fsdd-digits) split_opts="--by speaker --fraction 0.25" ;;                     # one of the 4 training voices
-    fsdd-speaker|librispeech-speaker) split_opts="--by cut --fraction 0.1 --stratify speaker" ;;
+    fsdd-speaker) split_opts="--by cut --fraction 0.1 --stratify speaker" ;;
+    librispeech-speaker) split_opts="--by cut --fraction 0.1 --stratify speaker --window-seconds 1" ;;  # 1 s items, as test
     demo-accent) split_opts="--by speaker --fraction 0.25 --stratify accent" ;;    # voices unseen, every accent kept
   esac
   dev_data=data/${task//-/_}_dev

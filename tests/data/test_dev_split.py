@@ -114,3 +114,20 @@ def test_cli_writes_both_splits_and_refuses_overwriting_its_input(tmp_path):
     res = _run("prepare", "dev-split", "--cuts", tmp_path / "missing.jsonl.gz", "--out-dir", tmp_path / "o", "--by", "cut",
                "--fraction", "0.3")
     assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output
+
+
+def test_cli_windows_the_dev_cuts_like_windowed_test_items(tmp_path):
+    src = tmp_path / "toy_cuts_train.jsonl.gz"
+    _cuts([("a", "x", 4), ("b", "x", 4)]).to_file(src)  # 1 s cuts
+    out = tmp_path / "out"
+    res = _run("prepare", "dev-split", "--cuts", src, "--out-dir", out, "--by", "cut", "--fraction", "0.5",
+               "--stratify", "speaker", "--window-seconds", "0.4")
+    assert res.exit_code == 0, res.output
+    dev = CutSet.from_file(out / "toy_cuts_dev.jsonl.gz")
+    train = CutSet.from_file(out / "toy_cuts_train.jsonl.gz")
+    assert len(train) == 4 and all(c.duration == 1.0 for c in train)  # training cuts stay whole
+    assert len(dev) == 4 * 2 and all(abs(c.duration - 0.4) < 1e-9 for c in dev)  # two 0.4 s windows per 1 s cut
+    assert {c.id.rsplit("_w", 1)[0] for c in dev}.isdisjoint({c.id for c in train})
+    res = _run("prepare", "dev-split", "--cuts", src, "--out-dir", out, "--by", "cut", "--fraction", "0.5",
+               "--window-seconds", "2")
+    assert res.exit_code == 2 and "lower --window-seconds" in res.output

@@ -33,7 +33,7 @@ def _run(script: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("task,split,corpus", [
     ("fsdd-digits", "--by speaker --fraction 0.25", "fsdd"),
-    ("librispeech-speaker", "--by cut --fraction 0.1 --stratify speaker", "librispeech_speakers"),
+    ("librispeech-speaker", "--by cut --fraction 0.1 --stratify speaker --window-seconds 1", "librispeech_speakers"),
     ("demo-accent", "--by speaker --fraction 0.25 --stratify accent", "demo_accents"),
 ])
 def test_dev_run_trains_on_the_rest_validates_on_dev_and_never_evaluates(tmp_path, task, split, corpus):
