@@ -51,6 +51,24 @@ def _count(fraction: float, n: int) -> int:
     return min(n - 1, max(1, round(fraction * n)))
 
 
+def _draw(cuts, key, what: str, fraction: float, stratify: Optional[str], seed: int) -> set[str]:
+    """The dev keys (speakers or cut ids, ``key(cut)``): within each value of ``stratify`` (or all at once), a
+    seeded shuffle of the sorted distinct keys, then the first ``_count(fraction, n)``."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for c in cuts:
+        groups[_label(c, stratify) if stratify else ""].add(key(c))
+    chosen: set[str] = set()
+    for value, members in sorted(groups.items()):
+        members = sorted(members)
+        if len(members) < 2:
+            where = f" with {stratify}={value}" if stratify else ""
+            kind = "speaker " if what == "speaker" else ""
+            raise UserError(f"only one {what}{where} ({members[0]}): a dev {kind}split needs two or more")
+        random.Random(f"{seed}-{value}").shuffle(members)
+        chosen.update(members[: _count(fraction, len(members))])
+    return chosen
+
+
 def dev_split(
     cuts,
     by: str,
@@ -98,31 +116,11 @@ def dev_split(
                                 f"{', ...' if len(all_speakers) > 10 else ''})")
             chosen = set(speakers)
         else:
-            groups: dict[str, set[str]] = defaultdict(set)
-            for c in cuts:
-                groups[_label(c, stratify) if stratify else ""].add(_speaker(c))
-            chosen = set()
-            for value, members in sorted(groups.items()):
-                members = sorted(members)
-                if len(members) < 2:
-                    where = f" with {stratify}={value}" if stratify else ""
-                    raise UserError(f"only one speaker{where} ({members[0]}): a dev speaker split needs two or more")
-                random.Random(f"{seed}-{value}").shuffle(members)
-                chosen.update(members[: _count(fraction, len(members))])
+            chosen = _draw(cuts, _speaker, "speaker", fraction, stratify, seed)
         is_dev = {c.id: _speaker(c) in chosen for c in cuts}
     else:
-        groups_c: dict[str, list[str]] = defaultdict(list)
-        for c in cuts:
-            groups_c[_label(c, stratify) if stratify else ""].append(c.id)
-        is_dev = {}
-        for value, ids in sorted(groups_c.items()):
-            ids = sorted(ids)
-            if len(ids) < 2:
-                where = f" with {stratify}={value}" if stratify else ""
-                raise UserError(f"only one cut{where} ({ids[0]}): a dev split needs two or more")
-            random.Random(f"{seed}-{value}").shuffle(ids)
-            k = _count(fraction, len(ids))
-            is_dev.update({i: n < k for n, i in enumerate(ids)})
+        chosen = _draw(cuts, lambda c: c.id, "cut", fraction, stratify, seed)
+        is_dev = {c.id: c.id in chosen for c in cuts}
 
     train = [c for c in cuts if not is_dev[c.id]]
     dev = [c for c in cuts if is_dev[c.id]]
