@@ -180,3 +180,41 @@ def test_frontend_impl_evaluates_a_decimated_leaf_model_exactly(corpus, tmp_path
         exp_dir=str(tmp_path / "mel"), num_epochs=1, progress=False, tensorboard=False, log_every=1000)).fit()
     with pytest.raises(UserError, match="only leaf"):
         evaluate_checkpoint(mel, test, tmp_path / "bad2", frontend_impl="fast")
+
+
+class _Recorder(torch.nn.Module):
+    """A stand-in model: logits of every head are a fixed function of each row's audio; records its calls."""
+
+    def __init__(self, n_classes: dict):
+        super().__init__()
+        self.n_classes, self.calls = n_classes, []
+
+    def forward(self, audio, lens, heads):
+        self.calls.append((audio.shape[0], list(heads)))
+        feats = torch.stack([audio.abs().mean(-1), audio.std(-1), audio.max(-1).values], -1)
+        return {h: feats[:, : self.n_classes[h]] * (1 + i) for i, h in enumerate(heads)}
+
+
+def test_multi_task_step_runs_one_forward_over_every_group(corpus):
+    """One forward on the concatenated groups (batch norm then trains on the corpora mixture its running
+    statistics hold at test time); each head is scored on its own group's rows."""
+    train, test, _ = corpus
+    heads = [{"name": "tone", "label": "tone"}, {"name": "loud", "label": "loud", "train_cuts": str(test)}]
+    task = build_task("classify", base_cfg(train, heads, batch_size=4))
+    loader = task.train_loader()
+    loader.set_epoch(0)
+    step = next(iter(loader))
+    model = _Recorder({"tone": 3, "loud": 2})
+    torch.manual_seed(5)
+    loss, stats = task.loss(model, step)
+    assert model.calls == [(8, ["tone", "loud"])]
+    # the same windows (same seed), each group's rows scored by hand
+    torch.manual_seed(5)
+    expected = 0.0
+    for b, name, n in ((step[0], "tone", 3), (step[1], "loud", 2)):
+        audio, lens = random_windows(b["audio"], b["audio_lens"], task.window, task.masked_padding)
+        logits = _Recorder({"tone": 3, "loud": 2})(audio, lens, ["tone", "loud"])[name]
+        part = torch.nn.functional.cross_entropy(logits, b["labels"][name])
+        assert stats[f"{name}_loss"] == pytest.approx(float(part), rel=1e-5)
+        expected += float(part)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
