@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from audiofront.cli.main import app
 from audiofront.frontends import build_frontend
-from audiofront.inspect.filters import gather
+from audiofront.inspect.filters import gather, summary_numbers
 
 
 def test_mel_initialised_banks_sit_on_the_mel_scale_and_random_ones_do_not():
@@ -33,4 +33,15 @@ def test_json_output_carries_the_summary():
     res = CliRunner().invoke(app, ["inspect-filters", "sincnet", "--conf", "init=random", "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)["frontends"][0]["summary"]
-    assert set(summary) == {"share_above_4khz", "mean_mel_distance", "center_histogram"}
+    assert set(summary) == {"share_above_4khz", "mean_mel_distance", "median_bandwidth_ratio", "center_histogram"}
+
+
+def test_bandwidth_ratio_follows_the_filters_it_pairs():
+    leaf = build_frontend("leaf", n_filters=40)
+    assert abs(gather(leaf).to_dict()["summary"]["median_bandwidth_ratio"] - 1.0) < 0.05
+    report = gather(leaf)
+    # every filter twice as wide, and the bank shuffled: pairing by sorted centre finds exactly 2 (a pairing
+    # by position would compare unrelated filters, whose widths differ up to 20-fold)
+    perm = torch.randperm(40, generator=torch.Generator().manual_seed(0))
+    report.center_hz, report.bandwidth_hz = report.center_hz[perm], 2 * report.bandwidth_hz[perm]
+    assert abs(summary_numbers(report)["median_bandwidth_ratio"] - 2.0) < 1e-3

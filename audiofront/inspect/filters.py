@@ -96,6 +96,8 @@ def summary_numbers(report: "FilterReport") -> dict[str, Any]:
     - ``share_above_4khz``: share of the filters whose centre lies above 4 kHz;
     - ``mean_mel_distance``: mean absolute distance, in mels, between the filters' centres and those of
       the mel filterbank of the same count and range, both sorted (learned filters may swap places);
+    - ``median_bandwidth_ratio``: median over the filters of bandwidth / mel bandwidth, filters paired as for
+      the distance (1 for an untrained mel-initialised bank; > 1: wider than mel);
     - ``center_histogram``: counts of centres in 500 Hz bins from 0 Hz to Nyquist (``edges_hz``).
     Pooling widths and PCEN parameters are in ``inspection``.
     """
@@ -110,14 +112,17 @@ def summary_numbers(report: "FilterReport") -> dict[str, Any]:
     for c in centres.tolist():
         if math.isfinite(c):
             counts[min(n_bins - 1, max(0, int(c // HISTOGRAM_BIN_HZ)))] += 1
-    distance = None
+    distance = ratio = None
     if n and report.mel_center_hz.numel() == n:
-        mine = hz_to_mel(centres.sort().values)
-        ref = hz_to_mel(report.mel_center_hz.double().sort().values)
-        distance = float((mine - ref).abs().mean())
+        mine, order = centres.sort()
+        ref, ref_order = report.mel_center_hz.double().sort()
+        distance = float((hz_to_mel(mine) - hz_to_mel(ref)).abs().mean())
+        widths = report.bandwidth_hz.double()[order] / report.mel_bandwidth_hz.double()[ref_order]
+        ratio = float(widths.median())
     return {
         "share_above_4khz": float((centres > HIGH_BAND_HZ).double().mean()) if n else None,
         "mean_mel_distance": _finite(distance),
+        "median_bandwidth_ratio": _finite(ratio),
         "center_histogram": {"edges_hz": edges, "counts": counts},
     }
 
