@@ -73,3 +73,30 @@ def test_bad_dev_options_are_refused(tmp_path, args, match):
     res = _run(script, env, *args)
     assert res.returncode != 0 and match in res.stderr
     assert not calls.exists()  # refused before any command ran
+
+
+def test_study_runs_the_compression_grid_as_tagged_systems(tmp_path):
+    script, env, calls = _recipe(tmp_path)
+    study = script.parent / "study.sh"
+    # the summary stages need real runs: stop the study there by making them no-ops
+    (script.parent / "summarize.sh").write_text("true\n")
+    (script.parent / "filters.sh").write_text("true\n")
+    res = subprocess.run(["bash", str(study), "--tasks", "", "--multitask-frontends", "", "--seeds", "1",
+                          "--grid-tasks", "fsdd-digits"], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    trains = [ln for ln in calls.read_text().splitlines() if ln.startswith("train ")]
+    assert len(trains) == 3
+    by_dir = {ln.split("--exp-dir ")[1].split()[0]: ln for ln in trains}
+    assert set(by_dir) == {f"exp/fsdd-digits/{s}/seed1" for s in ("mel+pcen", "gabor+log", "gabor+pcen")}
+    assert "--frontend mel-pcen" in by_dir["exp/fsdd-digits/mel+pcen/seed1"]
+    assert "--frontend-conf compression=pcen" in by_dir["exp/fsdd-digits/mel+pcen/seed1"]
+    assert "--frontend leaf" in by_dir["exp/fsdd-digits/gabor+log/seed1"]
+    assert "--frontend-conf compression=log" in by_dir["exp/fsdd-digits/gabor+log/seed1"]
+
+
+def test_study_refuses_an_unknown_grid_system_before_running_anything(tmp_path):
+    script, env, calls = _recipe(tmp_path)
+    res = subprocess.run(["bash", str(script.parent / "study.sh"), "--grid-systems", "gabor+mfcc"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "unknown grid system 'gabor+mfcc'" in res.stderr
+    assert not calls.exists()

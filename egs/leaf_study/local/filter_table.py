@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""The learned-filter numbers of the LEAF study: one Markdown row per task and system, over its seeds.
+
+Reads ``DIR/TASK/SYSTEM/seedN.json`` (``audiofront inspect-filters CKPT --json``, written by filters.sh) and
+prints, for each task x system: the mean distance of the centres to the mel scale (mels), the share of centres
+above 4 kHz, the median bandwidth / mel bandwidth, and for every per-channel parameter the frontend reports
+(pooling width; PCEN alpha, delta, r, s) its mean over channels and the range over channels; each figure is
+averaged over the seeds (the distance also gets its std over seeds). The first row is the untrained frontend,
+``init``: what training moved away from.
+
+    python egs/leaf_study/local/filter_table.py egs/leaf_study/exp/filters > filters.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PARAMS = ("pooling_width", "pcen_alpha", "pcen_delta", "pcen_r", "pcen_s")
+
+
+def read(path: Path) -> dict:
+    entry = json.loads(path.read_text())["frontends"][0]
+    return {"summary": entry["summary"], "inspection": entry.get("inspection", {})}
+
+
+def row(label: str, runs: list[dict]) -> str:
+    dist = [r["summary"]["mean_mel_distance"] for r in runs]
+    cells = [label, str(len(runs)),
+             f"{np.mean(dist):.1f}" + (f" ± {np.std(dist, ddof=1):.1f}" if len(runs) > 1 else ""),
+             f"{100 * np.mean([r['summary']['share_above_4khz'] for r in runs]):.0f}%",
+             f"{np.mean([r['summary']['median_bandwidth_ratio'] for r in runs]):.2f}"]
+    for p in PARAMS:
+        values = [np.asarray(r["inspection"][p], dtype=float) for r in runs if p in r["inspection"]]
+        if not values:
+            cells.append("")
+            continue
+        cells.append(f"{np.mean([v.mean() for v in values]):.3g} "
+                     f"[{np.mean([v.min() for v in values]):.3g}, {np.mean([v.max() for v in values]):.3g}]")
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(root: Path) -> None:
+    print("| task / system | seeds | centres to mel (mels) | above 4 kHz | bandwidth / mel | pooling width | "
+          "PCEN alpha | PCEN delta | PCEN r | PCEN s |")
+    print("|---|---:|---:|---:|---:|---|---|---|---|---|")
+    for init in sorted(root.glob("init/*.json")):
+        print(row(f"untrained {init.stem}", [read(init)]))
+    for system_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and p.parent.name != "init"):
+        runs = [read(p) for p in sorted(system_dir.glob("seed*.json"))]
+        if runs:
+            print(row(f"{system_dir.parent.name} / {system_dir.name}", runs))
+    print("\nParameters: mean over the channels [lowest, highest channel], each averaged over the seeds.")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
+        sys.exit(f"usage: {sys.argv[0]} DIR   (DIR holds TASK/SYSTEM/seedN.json from inspect-filters --json)")
+    main(Path(sys.argv[1]))
