@@ -6,10 +6,11 @@ with a softmax, multi-label heads with per-class sigmoids; the model itself does
 Multi-task (LEAF paper, section 4.3): every head shares the frontend and the encoder; a head is a single
 linear layer on the encoder's embedding.
 
-Evaluation on whole clips (:func:`split_windows` / :func:`clip_logits`): a clip is cut into consecutive,
-non-overlapping windows of ``window`` samples; the last partial window is zero-padded to a full window
-(clips shorter than one window become one padded window), so no audio is thrown away; the logits of a
-clip's windows are averaged.
+Evaluation on whole clips (:func:`split_windows` / :func:`clip_logits`): a clip is cut into consecutive
+windows of ``window`` samples, the last one ending at the clip's end (overlapping the one before when the
+length is not a multiple of the window), so every window is all audio and none is thrown away; a clip
+shorter than one window becomes one zero-padded window, as in training. The logits of a clip's windows are
+averaged.
 """
 
 from __future__ import annotations
@@ -132,24 +133,28 @@ class FeatureMasking(nn.Module):
 
 
 def split_windows(audio: Tensor, lengths: Tensor, window: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Cut each clip of a padded batch into consecutive non-overlapping windows of ``window`` samples.
+    """Cut each clip of a padded batch into windows of ``window`` samples that cover it.
 
-    The last partial window of a clip is zero-padded to full length (a clip shorter than ``window`` gives
-    one padded window). Returns ``windows [N, window]``, their valid lengths ``[N]`` and the index of the
-    clip each came from ``[N]``.
+    Consecutive non-overlapping windows, except that the last one ends at the clip's end: with a partial
+    remainder it overlaps the previous window instead of being zero-padded. (A zero-padded remainder window is
+    mostly silence -- a 1 s clip in 0.96 s windows gave a second window of 4% audio -- and it weighed as much as
+    the full windows in the average.) A clip shorter than ``window`` gives one zero-padded window. Returns
+    ``windows [N, window]``, their valid lengths ``[N]`` and the index of the clip each came from ``[N]``.
     """
     wins, lens, owner = [], [], []
     for b in range(audio.shape[0]):
         n = int(lengths[b])
-        count = max(1, -(-n // window))
-        clip = audio[b, :n]
-        padded = torch.zeros(count * window, dtype=audio.dtype, device=audio.device)
-        padded[:n] = clip
-        wins.append(padded.view(count, window))
-        full = torch.full((count,), window, dtype=torch.long)
-        full[-1] = n - (count - 1) * window if n > 0 else window
-        lens.append(full)
-        owner.append(torch.full((count,), b, dtype=torch.long))
+        if n <= window:
+            padded = torch.zeros(1, window, dtype=audio.dtype, device=audio.device)
+            padded[0, :n] = audio[b, :n]
+            wins.append(padded)
+            lens.append(torch.tensor([n if n > 0 else window], dtype=torch.long))
+        else:
+            count = -(-n // window)
+            starts = [i * window for i in range(count - 1)] + [n - window]
+            wins.append(torch.stack([audio[b, s : s + window] for s in starts]))
+            lens.append(torch.full((count,), window, dtype=torch.long))
+        owner.append(torch.full((wins[-1].shape[0],), b, dtype=torch.long))
     return torch.cat(wins), torch.cat(lens), torch.cat(owner)
 
 
@@ -160,9 +165,9 @@ def clip_logits(
 ) -> dict[str, Tensor]:
     """Clip-level logits ``{head: [B, C]}``: the mean of the logits of the clip's 1-window chunks.
 
-    The windows are fed to the model at full window length, the zero padding of the last one counted as part of
-    it, or with ``masked`` given its valid length (padding the model skips): as the training windows were, so
-    a short clip looks the same at training and test time.
+    The windows are fed to the model at full window length, the zero padding of a short clip's only window
+    counted as part of it, or with ``masked`` given its valid length (padding the model skips): as the training
+    windows were, so a short clip looks the same at training and test time.
     """
     wins, lens, owner = split_windows(audio, lengths, window)
     full = lens if masked else torch.full((wins.shape[0],), window, dtype=torch.long)

@@ -1,7 +1,7 @@
 """Evaluate a trained classifier on a cut set: clip-level predictions as JSON lines, optionally in noise.
 
-Each clip is cut into consecutive non-overlapping windows of the training window length (the last partial
-window zero-padded), the logits of its windows are averaged (:func:`audiofront.models.classifier.clip_logits`)
+Each clip is cut into consecutive windows of the training window length (the last one ending at the clip's
+end; a clip shorter than a window zero-padded), the logits of its windows are averaged (:func:`audiofront.models.classifier.clip_logits`)
 and turned into probabilities (softmax for single-label heads, sigmoids for multi-label heads). One line per
 clip and head, in the format :mod:`audiofront.scoring.classify` reads. Clips whose label is not among the
 head's training classes (e.g. a speaker never seen in training) are left out for that head and counted.

@@ -3,16 +3,19 @@ import torch
 from audiofront.models.classifier import AudioClassifier, FeatureMasking, clip_logits, split_windows
 
 
-def test_split_windows_pads_the_last_partial_window():
-    audio = torch.zeros(2, 25)
+def test_split_windows_ends_the_last_window_at_the_clip_end():
+    audio = torch.zeros(3, 25)
     audio[0, :25] = torch.arange(1, 26).float()
     audio[1, :7] = torch.arange(1, 8).float()
-    wins, lens, owner = split_windows(audio, torch.tensor([25, 7]), 10)
-    assert wins.shape == (4, 10)
-    assert owner.tolist() == [0, 0, 0, 1]
-    assert lens.tolist() == [10, 10, 5, 7]
-    assert wins[2].tolist() == [21, 22, 23, 24, 25, 0, 0, 0, 0, 0]
-    assert wins[3, :7].tolist() == list(range(1, 8)) and wins[3, 7:].abs().sum() == 0
+    audio[2, :20] = torch.arange(1, 21).float()
+    wins, lens, owner = split_windows(audio, torch.tensor([25, 7, 20]), 10)
+    assert wins.shape == (6, 10)
+    assert owner.tolist() == [0, 0, 0, 1, 2, 2]
+    assert lens.tolist() == [10, 10, 10, 7, 10, 10]
+    assert wins[1].tolist() == list(range(11, 21))
+    assert wins[2].tolist() == list(range(16, 26))  # all audio: overlaps the window before, no padding
+    assert wins[3, :7].tolist() == list(range(1, 8)) and wins[3, 7:].abs().sum() == 0  # short clip: padded
+    assert wins[5].tolist() == list(range(11, 21))  # an exact multiple: no overlap
 
 
 def test_clip_logits_is_the_mean_of_window_logits():
@@ -21,9 +24,9 @@ def test_clip_logits_is_the_mean_of_window_logits():
     audio = torch.randn(2, 40000) * 0.1
     lens = torch.tensor([40000, 12000])
     out = clip_logits(model, audio, lens, 16000)
-    # by hand: clip 0 -> windows [0:16000], [16000:32000], [32000:40000]+zeros; clip 1 -> one padded window
+    # by hand: clip 0 -> windows [0:16000], [16000:32000], [24000:40000]; clip 1 -> one padded window
     w = torch.zeros(4, 16000)
-    w[0], w[1], w[2, :8000] = audio[0, :16000], audio[0, 16000:32000], audio[0, 32000:40000]
+    w[0], w[1], w[2] = audio[0, :16000], audio[0, 16000:32000], audio[0, 24000:40000]
     w[3, :12000] = audio[1, :12000]
     with torch.no_grad():
         ref = model(w, torch.full((4,), 16000))
@@ -38,10 +41,10 @@ def test_clip_logits_masked_gives_each_window_its_valid_length():
     lens = torch.tensor([40000, 12000])
     out = clip_logits(model, audio, lens, 16000, masked=True)
     w = torch.zeros(4, 16000)
-    w[0], w[1], w[2, :8000] = audio[0, :16000], audio[0, 16000:32000], audio[0, 32000:40000]
+    w[0], w[1], w[2] = audio[0, :16000], audio[0, 16000:32000], audio[0, 24000:40000]
     w[3, :12000] = audio[1, :12000]
     with torch.no_grad():
-        ref = model(w, torch.tensor([16000, 16000, 8000, 12000]))
+        ref = model(w, torch.tensor([16000, 16000, 16000, 12000]))
     assert torch.allclose(out["a"][0], ref["a"][:3].mean(0), atol=1e-5)
     assert torch.allclose(out["a"][1], ref["a"][3], atol=1e-5)
     # the padding is what changes: counted as signal, the short clip scores differently
