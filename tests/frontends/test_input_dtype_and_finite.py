@@ -41,8 +41,10 @@ def test_double_module_computes_in_float64(name, speech):
     got, _ = fe64(x)  # float32 input, float64 module: cast up
     assert got.dtype == torch.float64
     scale = float(ref.abs().max())
-    # float64 arithmetic of the same model: equal to float32 rounding (relative to the feature scale)
-    assert float((got - ref.double()).abs().max()) <= 1e-4 * max(scale, 1.0), name
+    # float64 arithmetic of the same model: equal to float32 rounding (relative to the feature scale). Log
+    # features magnify the FFT's rounding (relative to a frame's peak) in bins far below the peak: fbank's
+    # worst bin reached 1.2e-4 of the scale on an AMD EPYC host (under 1e-4 on the Intel Xeon ones)
+    assert float((got - ref.double()).abs().max()) <= 2e-4 * max(scale, 1.0), name
 
 
 @pytest.mark.parametrize("name", NAMES)

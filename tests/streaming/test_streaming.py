@@ -64,11 +64,17 @@ def offline(fe: Frontend, x: torch.Tensor) -> torch.Tensor:
         return fe(x)[0]
 
 
-def assert_matches(streamed: torch.Tensor, reference: torch.Tensor) -> None:
+# float32 rounding of the same sums in another order, relative to the output scale. scf sums 256-tap
+# convolutions and then 40 x 150 products per output, and the chunked GEMMs add them up in other blocks: up to
+# 2.1e-5 of the scale measured on an AMD EPYC host (under 1e-5 on the Intel Xeon ones).
+REL_TOL = {"scf": 5e-5}
+
+
+def assert_matches(streamed: torch.Tensor, reference: torch.Tensor, rel: float = 1e-5) -> None:
     assert streamed.shape == reference.shape
     scale = float(reference.abs().max())
     err = float((streamed - reference).abs().max())
-    assert err <= 1e-5 * max(scale, 1e-3), f"max error {err:.3g} at output scale {scale:.3g}"
+    assert err <= rel * max(scale, 1e-3), f"max error {err:.3g} at output scale {scale:.3g}"
 
 
 def random_chunks(total: int, seed: int) -> list[int]:
@@ -99,7 +105,7 @@ def test_random_chunks_equal_offline(frontends, case):
     parts.append(s.flush())
     out = torch.cat(parts)
     assert out.shape[0] == int(fe.num_frames(torch.tensor([x.shape[1]]))[0])
-    assert_matches(out, offline(fe, x)[0])
+    assert_matches(out, offline(fe, x)[0], rel=REL_TOL.get(case.split("-")[0], 1e-5))
 
 
 @pytest.mark.parametrize("case", IDS)
