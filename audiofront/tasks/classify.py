@@ -330,7 +330,7 @@ class ClassifyTask(Task):
         batches = batch if isinstance(batch, list) else [batch]
         alpha = float(self.config.get("mixup_alpha") or 0.0)
         snr = self.config.get("train_snr_db")
-        groups, audios, lengths, names = [], [], [], []
+        groups, audios, lengths, names, start = [], [], [], [], 0
         for b in batches:
             heads = self._heads_of(b)
             audio, lens = random_windows(b["audio"], b["audio_lens"], self.window, self.masked_padding)
@@ -340,17 +340,18 @@ class ClassifyTask(Task):
             if alpha > 0:  # mixup pairs clips of the same group (same labels)
                 perm, lam = mixup_pairs(audio.shape[0], alpha, audio.device)
                 audio = mix(audio, perm, lam)
-            groups.append((b, heads, perm, lam, sum(a.shape[0] for a in audios)))
+            groups.append((b, heads, perm, lam, start, start + audio.shape[0]))
+            start += audio.shape[0]
             audios.append(audio)
             lengths.append(lens)
             names += [h["name"] for h in heads if h["name"] not in names]
         logits = model(torch.cat(audios), torch.cat(lengths), heads=names)
         total: Optional[Tensor] = None
         stats: dict[str, float] = {}
-        for (b, heads, perm, lam, start), audio in zip(groups, audios):
+        for b, heads, perm, lam, first, end in groups:
             for h in heads:
                 y = b["labels"][h["name"]]
-                out = logits[h["name"]][start : start + audio.shape[0]].float()
+                out = logits[h["name"]][first:end].float()
                 head_loss = _head_loss(out, y, h["kind"], perm, lam)
                 total = head_loss if total is None else total + head_loss
                 stats[f"{h['name']}_loss"] = float(head_loss.detach())
