@@ -16,10 +16,14 @@ recipe_options="systems tasks out"
 . ../utils/parse_options.sh
 . ../utils/stages.sh
 
+inspect_json() {  # inspect_json SPEC DEST.json: the numbers, written atomically
+  local tmp
+  tmp="$(dirname "$2")/.$(basename "$2").tmp"
+  audiofront inspect-filters "$1" --json > "$tmp" && mv "$tmp" "$2"
+}
+
 mkdir -p "$out/init"
-for name in leaf mel-pcen sincnet; do
-  audiofront inspect-filters "$name" --json > "$out/init/.$name.json.tmp" && mv "$out/init/.$name.json.tmp" "$out/init/$name.json"
-done
+for name in leaf mel-pcen sincnet; do inspect_json "$name" "$out/init/$name.json"; done
 found=0
 for task in $tasks; do
   for system in $systems; do
@@ -28,7 +32,7 @@ for task in $tasks; do
       seed_dir=$(basename "$(dirname "$ckpt")")
       dest=$out/$task/$system
       mkdir -p "$dest"
-      audiofront inspect-filters "$ckpt" --json > "$dest/.$seed_dir.json.tmp" && mv "$dest/.$seed_dir.json.tmp" "$dest/$seed_dir.json"
+      inspect_json "$ckpt" "$dest/$seed_dir.json"
       [ "$seed_dir" = seed0 ] && audiofront inspect-filters "$ckpt" --compare mel --png "$dest.png" > /dev/null
       found=$((found + 1))
     done
