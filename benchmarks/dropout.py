@@ -91,7 +91,7 @@ def main() -> None:
              "| tensor | shape | nn.Dropout fwd+bwd (ms) | FastDropout fwd+bwd (ms) | speed-up |", "|---|---|---|---|---|"]
     for name, shape, t_torch, t_fast in op_times(args.threads, args.warmup, args.repeats):
         lines.append(f"| {name} | {list(shape)} | {1e3 * t_torch:.2f} | {1e3 * t_fast:.2f} | {t_torch / t_fast:.1f}x |")
-    steps = step_times(args.threads, args.warmup, max(3, args.repeats // 4))
+    steps = step_times(args.threads, args.warmup, args.repeats)
     lines += ["", "Training step of the tiny Conformer-CTC recipe, 2 x 15 s (fbank, intermediate CTC, SpecAugment, Adam):", "",
               "| dropout | step (s) | relative to nn.Dropout |", "|---|---|---|"]
     for impl, label in (("torch", "nn.Dropout (torch)"), ("fast", "FastDropout (default)"), ("none", "none (p = 0)")):
