@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import platform
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Optional
 
 
 def cpu_name() -> str:
@@ -35,3 +36,12 @@ def best_step_seconds(step: Callable[[], None], warmup: int, repeats: int, devic
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def report(text: str, out: Optional[Path]) -> None:
+    """Print a benchmark's table and, with ``--out``, write it atomically (a half-written result never stays)."""
+    print(text, end="")
+    if out:
+        from audiofront.utils.io import atomic_write_text
+
+        atomic_write_text(out, text)

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from _bench import best_step_seconds, cpu_name  # benchmarks/ is on sys.path
+from _bench import best_step_seconds, cpu_name, report  # benchmarks/ is on sys.path
 
 DEFAULT_FRONTENDS = ("mel", "leaf", "sincnet")
 
@@ -92,11 +92,7 @@ def main() -> None:
         rel = f"{r['audio_s_per_s'] / mel['audio_s_per_s']:.2f}" if mel else "-"
         lines.append(f"| {r['frontend']} | {r['step_s']:.3f} | {r['audio_s_per_s']:.1f} | {rel} |")
     text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        from audiofront.utils.io import atomic_write_text
-
-        atomic_write_text(args.out, text)
+    report(text, args.out)
 
 
 if __name__ == "__main__":

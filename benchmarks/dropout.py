@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from _bench import best_step_seconds, cpu_name  # benchmarks/ is on sys.path
+from _bench import best_step_seconds, cpu_name, report  # benchmarks/ is on sys.path
 
 SHAPES = {"feed-forward hidden": (2, 380, 576), "block output": (2, 380, 144), "attention weights": (2, 4, 380, 380)}
 
@@ -97,11 +97,7 @@ def main() -> None:
     for impl, label in (("torch", "nn.Dropout (torch)"), ("fast", "FastDropout (default)"), ("none", "none (p = 0)")):
         lines.append(f"| {label} | {steps[impl]:.3f} | {steps['torch'] / steps[impl]:.2f}x |")
     text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        from audiofront.utils.io import atomic_write_text
-
-        atomic_write_text(args.out, text)
+    report(text, args.out)
 
 
 if __name__ == "__main__":
