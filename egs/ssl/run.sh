@@ -37,6 +37,8 @@ configs="mel leaf_mel leaf_random sincnet_mel sincnet_random"
 probe_tasks="fsdd-digits fsdd-speaker librispeech-speaker demo-accent"
 probe_freeze=frontend,encoder   # the linear probe; "frontend" fine-tunes the encoder, "none" everything
 seed=0                       # the probes' and baselines' training seed (exp/.../seed<N>/)
+pretrain_seed=              # pretraining seed (initialisation, crops, batch order); empty: the recipe's (42, sampler 0).
+                            # Another pretraining seed is another study: --tag study_p1 --pretrain-seed 1
 supervised_frontends="mel"   # the supervised-from-scratch baselines (any frontends)
 cola_config=../../recipes/ssl_cola.yaml
 probe_config=../../recipes/ssl_probe.yaml
@@ -46,8 +48,8 @@ probe_epochs=                # override the probe recipe's num_epochs
 probe_max_steps=             # e.g. 3: a smoke run of the probes and baselines
 num_threads=2
 train_opts=                  # more `audiofront train` options for every training stage
-recipe_options="stage stop_stage force tag shared unlabelled_dir configs probe_tasks probe_freeze seed supervised_frontends
-  cola_config probe_config pretrain_steps batch_size probe_epochs probe_max_steps num_threads train_opts"
+recipe_options="stage stop_stage force tag shared unlabelled_dir configs probe_tasks probe_freeze seed pretrain_seed
+  supervised_frontends cola_config probe_config pretrain_steps batch_size probe_epochs probe_max_steps num_threads train_opts"
 . ../utils/parse_options.sh
 . ../utils/stages.sh
 
@@ -112,6 +114,7 @@ pretrain() {  # pretrain CONFIG
   for kv in $(frontend_conf_of "$c"); do opts+=(--frontend-conf "$kv"); done
   [ -n "$pretrain_steps" ] && opts+=(--max-steps "$pretrain_steps")
   [ -n "$batch_size" ] && opts+=(--set "batch_size=$batch_size")
+  [ -n "$pretrain_seed" ] && opts+=(--seed "$pretrain_seed" --set "seed=$pretrain_seed")
   # shellcheck disable=SC2086
   audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
 }
