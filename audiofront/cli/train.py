@@ -87,6 +87,9 @@ def build_configs(
     for k, v in overrides.items():
         if v is not None:
             cfg[k] = v
+    if training.get("max_steps") and training.get("max_minutes") is None:
+        # a step count on the command line replaces the recipe's time budget (both would size the run)
+        train_cfg.pop("max_minutes", None)
     train_cfg.update({k: v for k, v in training.items() if v is not None})
     for key, value in sets.items():
         if key.startswith("training."):
@@ -109,6 +112,9 @@ def main(
     exp_dir: Optional[Path] = typer.Option(None, "--exp-dir", help="output: checkpoints, logs, avg.pt"),
     num_epochs: Optional[int] = typer.Option(None, "--num-epochs"),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="stop after N optimiser steps"),
+    max_minutes: Optional[float] = typer.Option(
+        None, "--max-minutes", help="time budget: as many epochs (at most --num-epochs) as fit in M minutes of training"
+    ),
     lr: Optional[float] = typer.Option(None, "--lr", help="peak learning rate"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda"),
@@ -149,6 +155,7 @@ def main(
                 "exp_dir": str(exp_dir) if exp_dir else None,
                 "num_epochs": num_epochs,
                 "max_steps": max_steps,
+                "max_minutes": max_minutes,
                 "lr": lr,
                 "seed": seed,
                 "device": device,

@@ -3,11 +3,14 @@
 The schedule is our own ``LambdaLR`` rather than ``torch.optim.lr_scheduler.OneCycleLR`` because with
 dynamic bucketing the number of steps is only estimated in advance: OneCycleLR raises past its
 ``total_steps``, ours stays at the final learning rate. The cosine schedule is built the same way.
+``total_steps`` may be a zero-argument callable read at every step: a run with a time budget
+(``training.max_minutes``) re-plans its length as it learns how long an epoch takes.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable, Union
 
 import torch
 from torch import nn
@@ -45,12 +48,19 @@ def one_cycle_factor(step: int, total_steps: int, pct_start: float = 0.1, div_fa
     return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def build_one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, pct_start: float = 0.1,
+Total = Union[int, Callable[[], int]]  # a step count, or a function returning the current plan
+
+
+def _total(total_steps: Total) -> int:
+    return int(total_steps()) if callable(total_steps) else int(total_steps)
+
+
+def build_one_cycle(optimizer: torch.optim.Optimizer, total_steps: Total, pct_start: float = 0.1,
                     div_factor: float = 25.0, final_div_factor: float = 1e4) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following :func:`one_cycle_factor` (the optimiser's ``lr`` is the peak)."""
 
     def factor(step: int) -> float:
-        return one_cycle_factor(step, total_steps, pct_start, div_factor, final_div_factor)
+        return one_cycle_factor(step, _total(total_steps), pct_start, div_factor, final_div_factor)
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
@@ -71,14 +81,34 @@ def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0, final_fact
     return final_factor + (1.0 - final_factor) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def build_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0,
+def build_cosine(optimizer: torch.optim.Optimizer, total_steps: Total, warmup_steps: int = 0,
                  final_factor: float = 0.0) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following :func:`cosine_factor` (the optimiser's ``lr`` is the peak)."""
 
     def factor(step: int) -> float:
-        return cosine_factor(step, total_steps, warmup_steps, final_factor)
+        return cosine_factor(step, _total(total_steps), warmup_steps, final_factor)
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 SCHEDULES = ("one-cycle", "cosine")
+
+
+def epochs_in_budget(budget_seconds: float, spent_seconds: float, epochs_done: int, cap: int = 0) -> int:
+    """How many epochs a run plans in all when ``epochs_done`` epochs took ``spent_seconds`` of a
+    ``budget_seconds`` budget: those done, plus as many more as fit at their mean duration (rounded
+    down, so the plan does not overrun on a steady machine), at most ``cap`` in all (0: no cap).
+
+    >>> epochs_in_budget(600, 100, 2)   # 50 s an epoch: 10 fit in 600 s
+    10
+    >>> epochs_in_budget(600, 100, 2, cap=8)
+    8
+    >>> epochs_in_budget(600, 700, 7)   # over budget already: no further epoch
+    7
+    """
+    if epochs_done < 1:
+        raise ValueError(f"epochs_done must be >= 1 to measure an epoch, got {epochs_done}")
+    per_epoch = max(spent_seconds, 1e-9) / epochs_done
+    more = max(0, math.floor((budget_seconds - spent_seconds) / per_epoch))
+    planned = epochs_done + more
+    return min(planned, cap) if cap > 0 else planned

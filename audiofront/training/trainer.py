@@ -8,7 +8,10 @@ autocast on GPU only, seeding, parts started from another checkpoint and frozen 
 ``freeze``; :mod:`audiofront.training.transfer`), TensorBoard scalars, a rich progress bar (loss, lr, audio-seconds per second), atomic checkpoints
 (``checkpoints/step-N.pt`` every ``save_every_steps``, ``checkpoints/epoch-N.pt``, ``last.pt``), exact
 ``resume`` (model, optimiser, scheduler, data position, RNG states; from the newest checkpoint that can
-be read), ``avg.pt`` averaged over the last epochs, DDP when launched by torchrun. A fresh run never
+be read), ``avg.pt`` averaged over the last epochs, DDP when launched by torchrun, and a time budget
+(``max_minutes``: after each epoch the run plans how many epochs fit at the mean epoch time so far,
+``num_epochs`` capping it, and the learning-rate schedule is stretched or shrunk to that plan, so that it
+still decays to its end; validation and checkpoints count as training time). A fresh run never
 starts over another run's checkpoints: it is refused, or with ``overwrite`` the old run is first moved
 to ``EXP.bakN/`` (see :mod:`audiofront.training.checkpoint`).
 
@@ -57,7 +60,7 @@ from .checkpoint import (
     seed_everything,
     set_rng_state,
 )
-from .optim import SCHEDULES, build_cosine, build_one_cycle, build_optimizer
+from .optim import SCHEDULES, build_cosine, build_one_cycle, build_optimizer, epochs_in_budget
 from .transfer import freeze_parts, init_from_checkpoint, parse_parts
 
 log = logging.getLogger("audiofront.train")
@@ -94,6 +97,12 @@ class TrainConfig:
     init_from: str = ""  # a checkpoint to copy init_parts from before training (see training/transfer.py)
     init_parts: str = "frontend,encoder"  # the task's model parts --init-from loads (comma separated)
     freeze: str = ""  # model parts kept frozen, parameters and buffers (e.g. frontend,encoder)
+    # > 0: a time budget in minutes of training (validation and checkpoints included). After each epoch the
+    # run plans as many epochs as fit at the mean epoch time so far (num_epochs is then the cap) and
+    # resizes the schedule to them; the plan is saved in checkpoints, so --resume keeps to the budget. A
+    # "an hour on this machine" recipe then fills the hour on a faster or slower host; for a run that
+    # repeats step for step elsewhere, set it to 0 and give --num-epochs.
+    max_minutes: float = 0.0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
@@ -149,6 +158,14 @@ class TrainConfig:
             raise UserError(f"training option lr (--lr) must be a positive number, got {self.lr!r}")
         if self.schedule not in SCHEDULES:
             raise UserError(f"training option schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        m = self.max_minutes
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or m < 0:
+            raise UserError(f"training option max_minutes (--max-minutes) must be a number of minutes >= 0, got {m!r}")
+        if m > 0 and self.max_steps > 0:
+            raise UserError(
+                f"training options max_minutes ({m}) and max_steps ({self.max_steps}) both size the run: give one of "
+                "them (set the other to 0)"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,11 +177,16 @@ class _State:
     step: int = 0
     epoch: int = 0
     total_steps: int = 0
+    planned_epochs: int = 0  # with a time budget: the epochs the run plans in all (0: num_epochs)
+    train_seconds: float = 0.0  # wall time of the finished epochs (validation and checkpoints included)
     best_valid: Optional[float] = None
     history: list = field(default_factory=list)
 
 
 class Trainer:
+    # the clock of the time budget (tests replace it)
+    clock = staticmethod(time.monotonic)
+
     def __init__(self, task: Task, config: TrainConfig):
         self.task = task
         self.cfg = config.check()
@@ -276,6 +298,8 @@ class Trainer:
                 log.warning("--resume: %s holds no checkpoint, starting from scratch", self.exp_dir)
         if ckpt is not None:
             state.total_steps = int(ckpt["total_steps"])
+            state.planned_epochs = int(ckpt.get("planned_epochs", 0))
+            state.train_seconds = float(ckpt.get("train_seconds", 0.0))
         elif cfg.max_steps > 0:
             state.total_steps = cfg.max_steps
         else:
@@ -289,10 +313,14 @@ class Trainer:
             if per_epoch == 0:
                 raise UserError(f"the training data make no batch: {self.task.no_batch_reason(info.world_size)}")
             state.total_steps = max(1, per_epoch * cfg.num_epochs)
+        # the schedule reads the planned length at every step: a time budget changes it after each epoch
+        def planned_steps() -> int:
+            return state.total_steps
+
         if cfg.schedule == "cosine":
-            scheduler = build_cosine(optimizer, state.total_steps, cfg.warmup_steps)
+            scheduler = build_cosine(optimizer, planned_steps, cfg.warmup_steps)
         else:
-            scheduler = build_one_cycle(optimizer, state.total_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
+            scheduler = build_one_cycle(optimizer, planned_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
 
         if ckpt is not None:
             model.load_state_dict(ckpt["model"])
@@ -349,6 +377,8 @@ class Trainer:
                 "step": state.step,
                 "epoch": state.epoch,
                 "total_steps": state.total_steps,
+                "planned_epochs": state.planned_epochs,
+                "train_seconds": state.train_seconds,
                 "best_valid": state.best_valid,
                 "history": state.history,
                 "train_config": cfg.to_dict(),
@@ -362,12 +392,19 @@ class Trainer:
                 save_checkpoint(slim, self.ckpt_dir / f"epoch-{state.epoch}.pt")
             save_checkpoint(obj, last)
 
+        def epoch_limit() -> int:
+            return state.planned_epochs if cfg.max_minutes > 0 and state.planned_epochs > 0 else cfg.num_epochs
+
+        if cfg.max_minutes > 0 and info.is_main:
+            log.info("time budget: %g min of training; the epochs are planned after each epoch (at most %d)",
+                     cfg.max_minutes, cfg.num_epochs)
+        t_mark = self.clock()  # the budget counts from here (and from here again after a resume)
         finished = state.step >= state.total_steps and cfg.max_steps > 0
         empty_epochs = 0  # consecutive epochs without a batch (a resumed run may start at an epoch's end)
         nonfinite = 0  # consecutive steps with a non-finite loss or gradient norm
         try:
             with progress:
-                while (cfg.num_epochs <= 0 or state.epoch < cfg.num_epochs) and not finished:
+                while (epoch_limit() <= 0 or state.epoch < epoch_limit()) and not finished:
                     epoch = state.epoch
                     loader.set_epoch(epoch)
                     model.train()
@@ -463,6 +500,12 @@ class Trainer:
                                     writer.add_scalar(f"valid/{k}", v, state.step)
                         if "loss" in vstats and (state.best_valid is None or vstats["loss"] < state.best_valid):
                             state.best_valid = vstats["loss"]
+                    now = self.clock()
+                    state.train_seconds += now - t_mark
+                    t_mark = now
+                    if cfg.max_minutes > 0:
+                        self._plan(state, info, device, progress, scheduler)
+                        record["planned_epochs"] = state.planned_epochs
                     state.history.append(record)
                     save("epoch")
                     if info.is_main:
@@ -479,6 +522,31 @@ class Trainer:
         return out
 
     @torch.no_grad()
+    def _plan(self, state: _State, info: ddp.DistInfo, device: torch.device, progress: "_Progress",
+              scheduler: torch.optim.lr_scheduler.LambdaLR) -> None:
+        """Re-plan a time-budgeted run after an epoch: the epochs that fit, and the schedule's length."""
+        cfg = self.cfg
+        planned = epochs_in_budget(cfg.max_minutes * 60.0, state.train_seconds, state.epoch, cfg.num_epochs)
+        planned = ddp.all_min_int(planned, info, device)  # every rank stops after the same epoch
+        if planned == state.planned_epochs:
+            return
+        # steps per epoch as counted so far (bucketing only estimates them in advance)
+        state.total_steps = max(state.step, round(state.step / state.epoch * planned))
+        if info.is_main:
+            log.info(
+                "time budget: %.1f of %g min spent in %d epoch(s) (%.1f s each): %d epoch(s) planned%s, the schedule "
+                "ends at step %d", state.train_seconds / 60.0, cfg.max_minutes, state.epoch,
+                state.train_seconds / state.epoch, planned,
+                f" (was {state.planned_epochs})" if state.planned_epochs else "", state.total_steps,
+            )
+        state.planned_epochs = planned
+        progress.set_total(state.total_steps)
+        # the next step's learning rate was computed with the old length: recompute it with the new one
+        lrs = [base * f(scheduler.last_epoch) for base, f in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
+        for group, lr in zip(scheduler.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        scheduler._last_lr = lrs
+
     def validate(self, model: nn.Module, loader: Any, device: torch.device, info: ddp.DistInfo, use_amp: bool) -> dict[str, float]:
         """Example-weighted mean of ``task.valid_stats`` over the validation set (all ranks)."""
         was_training = model.training
@@ -587,6 +655,11 @@ class _Progress:
             self._p.__enter__()
             self._id = self._p.add_task("train", total=self.total, completed=self.done, epoch=0, loss=float("nan"), lr=0.0, speed=0.0)
         return self
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        if self._p is not None:
+            self._p.update(self._id, total=total)
 
     def update(self, step: int, epoch: int, loss: float, lr: float, speed: float) -> None:
         if self._p is not None:
