@@ -107,6 +107,7 @@ def _fake_cli(tmp_path: Path) -> tuple[dict, Path]:
 
 @pytest.mark.parametrize("extra,valid", [
     ([], "dev"),  # the default: 3 utterances of every training speaker are the dev split
+    (["--max-minutes", "0", "--num-epochs", "12"], "dev"),  # a fixed length instead of the recipe's time budget
     (["--dev-per-speaker", "0"], "test"),
     (["--dev-per-speaker", "3", "--dev-speakers", "5789"], "dev"),
     (["--dev-per-speaker", "3", "--valid-set", "test"], "test"),
@@ -133,6 +134,9 @@ def test_run_sh_passes_dev_and_config_options(tmp_path, extra, valid):
     lang = next(ln for ln in lines if ln.startswith("prepare lang"))
     assert "--tokenizer phone" in lang and "--vocab cmudict" in lang  # the defaults: phones, all of CMUdict
     assert f"--valid-cuts {tmp_path / 'w'}/data/manifests/librispeech_cuts_{valid}.jsonl.gz" in train
+    # the length: the recipe's time budget unless the options say otherwise
+    assert ("--max-minutes 0" in train) == ("--max-minutes" in extra)
+    assert ("--num-epochs 12" in train) == ("--num-epochs" in extra)
 
 
 def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_path):

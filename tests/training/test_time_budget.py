@@ -146,3 +146,26 @@ def test_without_a_budget_nothing_changes(cuts_path, tmp_path):
     last = torch.load(exp / "last.pt", weights_only=True)
     assert last["epoch"] == 2 and last["planned_epochs"] == 0
     assert "time budget" not in (exp / "train.log").read_text()
+
+
+def test_the_command_line_option_reaches_the_trainer(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from asr_train_synth import make_lang, write_recipe
+    from audiofront.cli.main import app
+
+    cuts = make_corpus(tmp_path / "corpus", n=6)
+    recipe = write_recipe(tmp_path / "r.yaml", cuts, make_lang(tmp_path / "lang", cuts), num_epochs=2)
+    exp = tmp_path / "exp"
+    res = CliRunner().invoke(app, ["train", "--config", str(recipe), "--exp-dir", str(exp), "--device", "cpu",
+                                   "--max-minutes", "30"])
+    assert res.exit_code == 0, res.output
+    assert yaml.safe_load((exp / "config.yaml").read_text())["training"]["max_minutes"] == 30.0
+    # a real clock: two epochs of a tiny model fit in 30 minutes many times over, so the cap of 2 holds
+    last = torch.load(exp / "last.pt", weights_only=True)
+    assert last["epoch"] == 2 and last["planned_epochs"] == 2 and 0 < last["train_seconds"] < 30 * 60
+    assert "time budget: 30 min of training" in (exp / "train.log").read_text()
+    res = CliRunner().invoke(app, ["train", "--config", str(recipe), "--exp-dir", str(tmp_path / "x"), "--device",
+                                   "cpu", "--max-minutes", "-1"])
+    assert res.exit_code != 0 and "max_minutes (--max-minutes) must be a number of minutes >= 0" in res.output
