@@ -6,16 +6,23 @@
 #   bash egs/ssl/run.sh --unlabelled-dir /my/audio         # pretrain on any folder of audio (any rate, any channels)
 #   bash egs/ssl/run.sh --pretrain-steps 3 --probe-epochs 1 --probe-max-steps 3 --probe-tasks fsdd-digits \
 #        --configs "mel leaf_random" --tag tiny            # a smoke run of every stage (a few minutes)
+#   bash egs/ssl/run.sh --seeds "0 1 2"                   # three replicates of the whole study, pooled in stage 6
+#
+# Seeds: each seed N of --seeds is a replicate of everything that is trained: COLA pretraining with trainer
+# seed 42+N and batch-sampler seed N (N=0: the recipe's own seeds), then the probes and baselines with seed
+# N; stage 6 averages over every seed folder there is. Seeds can run as separate invocations at once (e.g. one
+# per core with --num-threads 1) once stages 0-1 are done: --stage 2 --stop-stage 5 --seeds 1, and so on.
 #
 # Stages:
 #   0  prepare the unlabelled set (`prepare folder`) -> data/unlabelled/
 #   1  prepare the probe tasks' data                  -> data/<task>/
-#   2  COLA pretraining of each configuration         -> exp/<tag>/cola/<config>/
+#   2  COLA pretraining of each configuration         -> exp/<tag>/cola/<config>/seed<N>/
 #   3  linear probe of each configuration on each task (--freeze $probe_freeze) -> exp/<tag>/probe/<task>/<config>/seed<N>/
 #   4  supervised baselines: the same encoder from scratch on each task  -> exp/<tag>/probe/<task>/supervised-<frontend>/seed<N>/
 #   5  evaluate every probe and baseline on its task's test set (whole clips)
 #   6  score: accuracy with 95% CI and the paired bootstrap against the mel probe, per run; then the table
-#      (`audiofront plot study`: every task x system, bootstrap against mel pooled over tasks) -> exp/<tag>/summary/
+#      (`audiofront plot study`: every task x system, mean ± std over seeds, bootstrap against mel pooled over
+#      tasks) -> exp/<tag>/summary/ (made again on every run of stage 6: it summarises whatever seeds exist)
 #   7  draw the learned filters of each pretrained frontend against mel (and its supervised counterpart)
 # A finished stage leaves a stageN.NAME.done marker in its output folder and is skipped next time;
 # --force true reruns it (a training stage then starts afresh; the old run is moved to EXP.bakN).
@@ -36,9 +43,7 @@ unlabelled_dir=             # default: $shared/LibriSpeech/train-clean-5
 configs="mel leaf_mel leaf_random sincnet_mel sincnet_random"
 probe_tasks="fsdd-digits fsdd-speaker librispeech-speaker demo-accent"
 probe_freeze=frontend,encoder   # the linear probe; "frontend" fine-tunes the encoder, "none" everything
-seed=0                       # the probes' and baselines' training seed (exp/.../seed<N>/)
-pretrain_seed=              # pretraining seed (initialisation, crops, batch order); empty: the recipe's (42, sampler 0).
-                            # Another pretraining seed is another study: --tag study_p1 --pretrain-seed 1
+seeds="0"                    # replicates of pretraining + probes (see Seeds above); e.g. "0 1 2"
 supervised_frontends="mel"   # the supervised-from-scratch baselines (any frontends)
 cola_config=../../recipes/ssl_cola.yaml
 probe_config=../../recipes/ssl_probe.yaml
@@ -48,7 +53,7 @@ probe_epochs=                # override the probe recipe's num_epochs
 probe_max_steps=             # e.g. 3: a smoke run of the probes and baselines
 num_threads=2
 train_opts=                  # more `audiofront train` options for every training stage
-recipe_options="stage stop_stage force tag shared unlabelled_dir configs probe_tasks probe_freeze seed pretrain_seed
+recipe_options="stage stop_stage force tag shared unlabelled_dir configs probe_tasks probe_freeze seeds
   supervised_frontends cola_config probe_config pretrain_steps batch_size probe_epochs probe_max_steps num_threads train_opts"
 . ../utils/parse_options.sh
 . ../utils/stages.sh
@@ -107,14 +112,15 @@ prepare_unlabelled() {
   audiofront prepare folder --corpus-dir "$unlabelled_dir" --out-dir data/unlabelled --name unlabelled
 }
 
-pretrain() {  # pretrain CONFIG
-  local c="$1" dir="$exp/cola/$1" opts
+pretrain() {  # pretrain CONFIG (seed $seed)
+  local c="$1" dir="$exp/cola/$1/seed$seed" opts
   opts=(--task cola --config "$cola_config" --frontend "$(frontend_of "$c")" --train-cuts data/unlabelled/unlabelled_cuts_all.jsonl.gz
         --exp-dir "$dir" --num-threads "$num_threads" --no-progress)
   for kv in $(frontend_conf_of "$c"); do opts+=(--frontend-conf "$kv"); done
   [ -n "$pretrain_steps" ] && opts+=(--max-steps "$pretrain_steps")
   [ -n "$batch_size" ] && opts+=(--set "batch_size=$batch_size")
-  [ -n "$pretrain_seed" ] && opts+=(--seed "$pretrain_seed" --set "seed=$pretrain_seed")
+  # initialisation, crops and noise (trainer) and batch order (the task's sampler); seed 0 = the recipe's 42 and 0
+  opts+=(--seed "$((42 + seed))" --set "seed=$seed")
   # shellcheck disable=SC2086
   audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
 }
@@ -133,7 +139,7 @@ probe() {  # probe TASK CONFIG
   local c="$2" dir="$exp/probe/$1/$2/seed$seed"
   task_info "$1"
   classify_opts "$(frontend_of "$c")" "$(frontend_conf_of "$c")" "$dir"
-  opts+=(--init-from "$exp/cola/$c/avg.pt")
+  opts+=(--init-from "$exp/cola/$c/seed$seed/avg.pt")
   [ "$probe_freeze" != none ] && opts+=(--freeze "$probe_freeze")
   # shellcheck disable=SC2086
   audiofront train "${opts[@]}" $(train_restart_opts "$dir") $train_opts
@@ -160,8 +166,8 @@ score() {  # score TASK EXP_DIR [BASELINE_EXP_DIR]
   audiofront score "${opts[@]}"
 }
 
-draw_filters() {  # draw_filters CONFIG
-  local dir="$exp/cola/$1"
+draw_filters() {  # draw_filters CONFIG (seed $seed)
+  local dir="$exp/cola/$1/seed$seed"
   if ! audiofront inspect-filters "$dir/avg.pt" --json > "$dir/filters.json.tmp" 2>/dev/null; then
     log "stage 7: $1 has no filters to draw"; rm -f "$dir/filters.json.tmp"; return 0
   fi
@@ -183,20 +189,31 @@ summarize() {
 }
 
 # ---- the stages ----------------------------------------------------------------------------------------
+for seed in $seeds; do
+  case "$seed" in ''|*[!0-9]*) echo "$0: --seeds takes whole numbers >= 0, got '$seed'" >&2; exit 1 ;; esac
+done
 run_stage 0 prepare_unlabelled data/unlabelled prepare_unlabelled
 for t in $probe_tasks; do task_info "$t"; run_stage 1 "prepare_$t" "$data" prepare_task "$t"; done
-for c in $configs; do run_stage 2 pretrain "$exp/cola/$c" pretrain "$c"; done
-runs=()  # "task exp_dir" of every probe and baseline
-for t in $probe_tasks; do
-  for c in $configs; do runs+=("$t $exp/probe/$t/$c/seed$seed"); done
-  for f in $supervised_frontends; do runs+=("$t $exp/probe/$t/supervised-$f/seed$seed"); done
+for seed in $seeds; do
+  for c in $configs; do run_stage 2 pretrain "$exp/cola/$c/seed$seed" pretrain "$c"; done
+  runs=()  # "task exp_dir" of every probe and baseline of this seed
+  for t in $probe_tasks; do
+    for c in $configs; do runs+=("$t $exp/probe/$t/$c/seed$seed"); done
+    for f in $supervised_frontends; do runs+=("$t $exp/probe/$t/supervised-$f/seed$seed"); done
+  done
+  for t in $probe_tasks; do for c in $configs; do run_stage 3 probe "$exp/probe/$t/$c/seed$seed" probe "$t" "$c"; done; done
+  for t in $probe_tasks; do for f in $supervised_frontends; do
+    run_stage 4 supervised "$exp/probe/$t/supervised-$f/seed$seed" supervised "$t" "$f"
+  done; done
+  for r in "${runs[@]}"; do set -- $r; run_stage 5 evaluate "$2" evaluate "$1" "$2"; done
+  for r in "${runs[@]}"; do set -- $r; run_stage 6 score "$2" score "$1" "$2" "$exp/probe/$1/mel/seed$seed"; done
 done
-for t in $probe_tasks; do for c in $configs; do run_stage 3 probe "$exp/probe/$t/$c/seed$seed" probe "$t" "$c"; done; done
-for t in $probe_tasks; do for f in $supervised_frontends; do
-  run_stage 4 supervised "$exp/probe/$t/supervised-$f/seed$seed" supervised "$t" "$f"
-done; done
-for r in "${runs[@]}"; do set -- $r; run_stage 5 evaluate "$2" evaluate "$1" "$2"; done
-for r in "${runs[@]}"; do set -- $r; run_stage 6 score "$2" score "$1" "$2" "$exp/probe/$1/mel/seed$seed"; done
-run_stage 6 summarize "$exp/summary" summarize
-for c in $configs; do run_stage 7 draw_filters "$exp/cola/$c" draw_filters "$c"; done
-log "done: the table in $exp/summary/study.md, filters in $exp/cola/*/filters*.png"
+if [ "$stage" -le 6 ] && [ 6 -le "$stop_stage" ]; then
+  # no done marker: the table is cheap, and it must take in seeds that other invocations have added
+  log "stage 6 (summarize): the table over every seed in $exp/probe"
+  summarize
+fi
+for seed in $seeds; do
+  for c in $configs; do run_stage 7 draw_filters "$exp/cola/$c/seed$seed" draw_filters "$c"; done
+done
+log "done: the table in $exp/summary/study.md, filters in $exp/cola/*/seed*/filters*.png"
