@@ -176,9 +176,11 @@ class RelPositionMultiHeadAttention(nn.Module):
         k = self.k(x).view(b, n, self.h, self.dk).transpose(1, 2)  # [B, H, L, dk]
         v = self.v(x).view(b, n, self.h, self.dk).transpose(1, 2)
         p = self.pos(pos).view(-1, self.h, self.dk).permute(1, 2, 0)  # [H, dk, 2L-1]
-        ac = torch.matmul((q + self.u).transpose(1, 2), k.transpose(-2, -1))  # [B, H, L, L]
-        bd = rel_shift(torch.matmul((q + self.v_bias).transpose(1, 2), p))  # [B, H, L, L]
-        scores = (ac + bd) / math.sqrt(self.dk)
+        # the 1/sqrt(dk) scale goes on the [B, L, H, dk] queries rather than on the [B, H, L, L] scores
+        scale = 1.0 / math.sqrt(self.dk)
+        ac = torch.matmul(((q + self.u) * scale).transpose(1, 2), k.transpose(-2, -1))  # [B, H, L, L]
+        bd = rel_shift(torch.matmul(((q + self.v_bias) * scale).transpose(1, 2), p))  # [B, H, L, L]
+        scores = ac + bd
         scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
         attn = torch.softmax(scores, dim=-1)
         attn = self.dropout(attn)
@@ -237,16 +239,22 @@ class ConvModule(nn.Module):
         self.dropout = FastDropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        y = self.ln(x).transpose(1, 2)  # [B, d, L]
-        y = F.glu(self.pw1(y), dim=1)
-        y = y * mask[:, None, :].to(y.dtype)  # padding must not leak into valid frames
-        y = self.dw(y)
+        # The pointwise convolutions keep their Conv1d parameters (checkpoints stay loadable) but run as
+        # matrix products on [B, L, d]: on CPU a kernel-1 Conv1d forward and backward is 2-3x slower
+        # (benchmarks/asr_step.py); tests/models check them against plain Conv1d.
+        y = F.glu(_pointwise(self.pw1, self.ln(x)), dim=-1)  # [B, L, d]
+        y = y * mask[:, :, None].to(y.dtype)  # padding must not leak into valid frames
+        y = self.dw(y.transpose(1, 2))  # [B, d, L]
         if self.norm_kind == "batch":
             y = self.norm(y, mask)
         else:
             y = self.norm(y.transpose(1, 2)).transpose(1, 2)
-        y = self.pw2(F.silu(y))
-        return self.dropout(y.transpose(1, 2))
+        return self.dropout(_pointwise(self.pw2, F.silu(y).transpose(1, 2)))
+
+
+def _pointwise(conv: nn.Conv1d, x: Tensor) -> Tensor:
+    """A kernel-1 ``Conv1d`` applied to channels-last ``x`` [B, L, C_in] -> [B, L, C_out]."""
+    return F.linear(x, conv.weight.squeeze(-1), conv.bias)
 
 
 class ConformerBlock(nn.Module):

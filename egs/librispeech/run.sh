@@ -52,8 +52,10 @@ device=cpu
 num_threads=2
 train_opts=""
 tag=fbank_tiny_phone
-beam_size=200               # the lexicon beam of tune-lm and decoding: 200 over 50 took dev WER from 32.6% to 31.4%
-                            # (egs/librispeech/RESULTS.md, the 39-epoch run)
+beam_size=500               # the lexicon beam of decoding: 200 over 50 took dev WER from 32.6% to 31.4% (the 39-epoch
+                            # run), 500 over 200 from 30.5% to 29.5% and 29.4% to 29.1% (the two 55-minute runs on the
+                            # Xeon; egs/librispeech/RESULTS.md); 500 decodes at about 2x the time of 200
+tune_beam_size=200          # the beam of tune-lm's grid of dev decodes (25 of them): narrower, for time
 lm_weight=1.0
 word_score=0.0
 tune_lm=auto                # auto: with a dev split, choose --lm-weight/--word-score on it (stage 5); true | false
@@ -65,7 +67,7 @@ decode_opts=""
 recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set dev_speakers
   dev_per_speaker valid_set work_dir results
   extract_features extract_frontend tokenizer vocab_size lm_order download_lm config frontend frontend_conf encoder
-  num_epochs max_minutes max_duration device num_threads train_opts tag beam_size lm_weight word_score tune_lm lm_weights
+  num_epochs max_minutes max_duration device num_threads train_opts tag beam_size tune_beam_size lm_weight word_score tune_lm lm_weights
   word_scores lang_opts decode_opts"
 
 . "$here/../utils/parse_options.sh"
@@ -143,7 +145,7 @@ stage_decode() {
     fi
     # the LM weight and word score are chosen on the dev split, never on the test speakers
     audiofront tune-lm --checkpoint "$exp/avg.pt" --cuts "$manifests/librispeech_cuts_$valid_set.jsonl.gz" \
-      --lang-dir "$lang" --lm-weights "$lm_weights" --word-scores "$word_scores" --beam-size "$beam_size" \
+      --lang-dir "$lang" --lm-weights "$lm_weights" --word-scores "$word_scores" --beam-size "$tune_beam_size" \
       --device "$device" --num-threads "$num_threads" --out-dir "$exp/tune_lm"
     read -r weight score < <(python -c 'import json, sys; b = json.load(open(sys.argv[1]))["best"]; print(b["lm_weight"], b["word_score"])' "$exp/tune_lm/tune.json")
     log "tuned on $valid_set: --lm-weight $weight --word-score $score ($exp/tune_lm/tune.md)"

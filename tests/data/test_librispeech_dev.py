@@ -152,11 +152,13 @@ def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_p
     lines = calls.read_text().splitlines()
     tune = [ln for ln in lines if ln.startswith("tune-lm ")]
     assert len(tune) == 1 and f"--cuts {m}/librispeech_cuts_dev.jsonl.gz" in tune[0]
+    assert "--beam-size 200" in tune[0]  # the grid at the narrower beam, the test sets at the wide one
     decodes = [ln for ln in lines if ln.startswith("decode ")]
     assert len(decodes) == 4  # 2 test sets x (greedy, lm)
     for s_ in ("test", "other"):
         assert sum(f"--cuts {m}/librispeech_cuts_{s_}.jsonl.gz" in d for d in decodes) == 2
     assert all("--lm-weight 1.5 --word-score -1.0" in d for d in decodes)
+    assert all("--beam-size 500" in d for d in decodes)
     scores = [ln for ln in lines if ln.startswith("score ")]
     cers = [ln for ln in scores if "--unit char" in ln]
     assert len(scores) == 8 and len(cers) == 4  # greedy and LM CER per test set

@@ -1,4 +1,5 @@
-"""Conformer encoder: relative-position attention against a direct formula, padding invariance, subsampling."""
+"""Conformer encoder: relative-position attention against a direct formula, the convolution module against
+plain Conv1d, padding invariance, subsampling."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from audiofront.models.conformer import (
     PRESETS,
     ConformerEncoder,
     Conv2dSubsampling,
+    ConvModule,
     RelPositionMultiHeadAttention,
     conformer_config,
     rel_shift,
@@ -59,6 +62,34 @@ def test_attention_matches_transformer_xl_formula():
         out[:, head] = torch.softmax(scores, dim=-1) @ v[:, head]
     want = att.out(out.reshape(L, d))
     torch.testing.assert_close(got[0], want, atol=1e-5, rtol=1e-4)
+
+
+def _conv_module_reference(m: ConvModule, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The convolution module as written in the Conformer paper: every convolution a Conv1d on [B, d, L]."""
+    y = m.ln(x).transpose(1, 2)
+    y = F.glu(m.pw1(y), dim=1)
+    y = y * mask[:, None, :].to(y.dtype)
+    y = m.dw(y)
+    y = m.norm(y, mask) if m.norm_kind == "batch" else m.norm(y.transpose(1, 2)).transpose(1, 2)
+    return m.pw2(F.silu(y)).transpose(1, 2)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_conv_module_matches_conv1d_reference(norm):
+    # the pointwise convolutions run as matrix products on [B, L, d]: same outputs and gradients as Conv1d
+    torch.manual_seed(0)
+    m = ConvModule(12, 5, norm, dropout=0.0).train()
+    x = torch.randn(3, 9, 12, requires_grad=True)
+    mask = torch.arange(9)[None, :] < torch.tensor([9, 6, 2])[:, None]
+    got = m(x, mask)
+    gx, *gp = torch.autograd.grad(got.square().sum(), [x, *m.parameters()])
+    want = _conv_module_reference(m, x, mask)
+    wx, *wp = torch.autograd.grad(want.square().sum(), [x, *m.parameters()])
+    assert got.shape == (3, 9, 12)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(gx, wx, atol=1e-5, rtol=1e-5)
+    for a, b in zip(gp, wp):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("factor", [1, 2, 4])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from audiofront.errors import UserError
-from audiofront.training.optim import build_cosine, cosine_factor
+from audiofront.training.optim import build_cosine, build_optimizer, cosine_factor
 from audiofront.training.trainer import TrainConfig
 
 
@@ -67,3 +67,28 @@ def test_trainer_follows_the_cosine_schedule(tmp_path):
     lrs = [float(m) for m in re.findall(r" lr ([0-9.e+-]+) ", (tmp_path / "exp" / "train.log").read_text())]
     want = [1e-2 * cosine_factor(s, 6, 2) for s in range(6)]
     assert lrs == pytest.approx(want, rel=5e-3)  # the log prints 3 significant digits
+
+
+def test_build_optimizer_fused_matches_per_tensor_adamw():
+    # the fused kernel against torch's plain per-tensor AdamW with the same groups (decay on matrices only)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.LayerNorm(5), torch.nn.Linear(5, 3))
+    ref_model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.LayerNorm(5), torch.nn.Linear(5, 3))
+    ref_model.load_state_dict(model.state_dict())
+    start = [p.detach().clone() for p in model.parameters()]
+    opt = build_optimizer(model, lr=1e-2, weight_decay=0.1)
+    assert opt.defaults["fused"] is True
+    ref = torch.optim.AdamW(
+        [{"params": [p for p in ref_model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+         {"params": [p for p in ref_model.parameters() if p.dim() < 2], "weight_decay": 0.0}],
+        lr=1e-2, betas=(0.9, 0.98), eps=1e-8, foreach=False,
+    )
+    for step in range(5):
+        x = torch.randn(4, 6)
+        for m, o in ((model, opt), (ref_model, ref)):
+            o.zero_grad()
+            m(x).square().sum().backward()
+            o.step()
+    for a, b in zip(model.parameters(), ref_model.parameters()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    assert all((a - b).abs().max() > 1e-3 for a, b in zip(model.parameters(), start))  # the steps moved them
