@@ -2,7 +2,7 @@
 # LibriSpeech (any parts; Mini LibriSpeech included) with a learnable frontend and Conformer-CTC.
 #
 #   # the 19 speakers of train-clean-5 kept in ../shared: train on 17 (3 utterances of each held out as the dev
-#   # split the LM weight is tuned on), test on 1970 and 2136; 55 minutes of training on any 2-core CPU (the recipe's
+#   # split the LM weight is tuned on), test on 1970 and 2136; 58 minutes of training on any 2-core CPU (the recipe's
 #   # time budget plans the epochs), then about 10 minutes of decoding (egs/librispeech/RESULTS.md)
 #   bash egs/librispeech/run.sh
 #   # the official protocol: full download (OpenSLR 12 via lhotse), the official 4-gram LM (OpenSLR 11), tuned on
@@ -45,7 +45,7 @@ frontend=""
 frontend_conf=""
 encoder=""
 num_epochs=""               # the recipe's: at most 60 epochs ...
-max_minutes=""              # ... in at most 55 minutes of training (the recipe's time budget; 0: none, so that
+max_minutes=""              # ... in at most 58 minutes of training (the recipe's time budget; 0: none, so that
                             # --num-epochs alone sets the length)
 max_duration=""
 device=cpu

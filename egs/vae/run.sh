@@ -7,6 +7,7 @@
 #   bash egs/vae/run.sh --stage 6 --stop-stage 7 --force true --snr clean,20,10,5,0      # noise sweep again
 #   bash egs/vae/run.sh --stage 9 --asr true              # + Conformer-CTC on the demo corpus, vae13 against fbank
 #   bash egs/vae/run.sh --stage 9 --asr true --asr-corpora librispeech --force true   # ... on the LibriSpeech subset
+#   bash egs/vae/run.sh --vae-train-rate 8000 --tag-suffix _bl8k   # VAEs of band-limited LibriSpeech (FSDD's band)
 #
 # Stages: 0 prepare LibriSpeech (17 training speakers; 1970 and 2136 held out), 1 prepare FSDD (train 4 speakers,
 # test theo), 2 train VAE-13 (25 ms) and VAE-40 (300 ms), 3 extract FSDD features (each feature in each storage
@@ -37,6 +38,8 @@ seeds="0 1"                       # an MLP per feature and seed (training seed a
 storages="float32 float16 lilcom" # stage 3, for every feature; fbank (80) is added as today's reference
 extract_splits="train test"
 vae_steps=                        # override the VAE recipes' max_steps (e.g. 20 for a smoke run)
+vae_train_rate=                   # e.g. 8000: the VAEs learn from LibriSpeech resampled to this rate and back
+                                  # (band-limited like FSDD's 8 kHz recordings; local/band_limit.py)
 mlp_epochs=                       # override the MLP recipe's num_epochs
 tag_suffix=                       # appended to every exp name (keeps a smoke run apart)
 snr=clean,20,10,5,0          # stage 6: clean and these SNRs in dB (white noise; the paper's denoising claim)
@@ -45,7 +48,7 @@ asr_corpora=demo                  # stage 9 (with --asr true): demo and/or libri
 num_threads=2
 device=cpu
 train_opts=
-recipe_options="stage stop_stage force librispeech_dir fsdd_dir classify_corpus speechcommands_dir test_speakers ls_test_speakers vae_configs mlp_config features seeds storages extract_splits vae_steps mlp_epochs tag_suffix snr asr asr_corpora num_threads device train_opts"
+recipe_options="stage stop_stage force librispeech_dir fsdd_dir classify_corpus speechcommands_dir test_speakers ls_test_speakers vae_configs mlp_config features seeds storages extract_splits vae_steps vae_train_rate mlp_epochs tag_suffix snr asr asr_corpora num_threads device train_opts"
 . ../utils/parse_options.sh
 . ../utils/stages.sh
 
@@ -82,11 +85,21 @@ prepare_classify() {
 }
 
 train_vaes() {
-  local item name config opts
+  local item name config opts split cuts=$ls_data/librispeech_cuts
+  if [ -n "$vae_train_rate" ]; then
+    # the held-out speakers too, so that the valid loss is measured in the band the VAE learns (stage 8 reads the
+    # original files)
+    for split in train test; do
+      python local/band_limit.py --rate "$vae_train_rate" "${cuts}_$split.jsonl.gz" "${cuts}_${split}_${vae_train_rate}hz.jsonl.gz"
+    done
+    cuts=${cuts}_SPLIT_${vae_train_rate}hz
+  else
+    cuts=${cuts}_SPLIT
+  fi
   for item in $vae_configs; do
     name=${item%%:*}; config=${item#*:}
-    opts=(--task vae --config "$config" --train-cuts "$ls_data/librispeech_cuts_train.jsonl.gz"
-          --valid-cuts "$ls_data/librispeech_cuts_test.jsonl.gz" --exp-dir "$exp/$name$tag_suffix"
+    opts=(--task vae --config "$config" --train-cuts "${cuts/SPLIT/train}.jsonl.gz"
+          --valid-cuts "${cuts/SPLIT/test}.jsonl.gz" --exp-dir "$exp/$name$tag_suffix"
           --num-threads "$num_threads" --device "$device" --no-progress)
     [ -n "$vae_steps" ] && opts+=(--max-steps "$vae_steps" --set training.save_every_steps=0)
     # shellcheck disable=SC2046,SC2086
