@@ -3,7 +3,7 @@
 #
 #   # the 19 speakers of train-clean-5 kept in ../shared: train on 17 (3 utterances of each held out as the dev
 #   # split the LM weight is tuned on), test on 1970 and 2136; 58 minutes of training on any 2-core CPU (the recipe's
-#   # time budget plans the epochs), then about 10 minutes of decoding (egs/librispeech/RESULTS.md)
+#   # time budget plans the epochs), then about 14 minutes of tuning and decoding (egs/librispeech/RESULTS.md)
 #   bash egs/librispeech/run.sh
 #   # the official protocol: full download (OpenSLR 12 via lhotse), the official 4-gram LM (OpenSLR 11), tuned on
 #   # dev-clean, one RESULTS.md row per test set and decoding
