@@ -5,8 +5,8 @@ One optimiser step as `audiofront train` takes it with `recipes/librispeech_fban
 on block 2), the two CTC losses, backward, gradient clipping and the optimiser of
 :func:`audiofront.training.optim.build_optimizer`. The batch is what the recipe's 30 s buckets hold: ``--batch``
 utterances of ``--seconds`` of noise with random phone targets (about 12 phones a second), already in memory,
-so the figure is the model's cost, not data loading. On a 2-core CPU the recipe's budget of 55 minutes holds
-as many epochs as this step time allows (egs/librispeech/RESULTS.md).
+so the figure is the model's cost, not data loading. On a 2-core CPU the recipe's time budget (58 minutes)
+holds as many epochs as this step time allows (egs/librispeech/RESULTS.md).
 
 Times are the best of ``--repeats`` steps after ``--warmup`` steps, with ``torch.set_num_threads(--threads)``.
 To compare two versions of the package, run this file with ``PYTHONPATH`` pointing at each checkout.

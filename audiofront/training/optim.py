@@ -16,6 +16,9 @@ import torch
 from torch import nn
 
 
+_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)  # what torch's fused AdamW takes
+
+
 def build_optimizer(
     model: nn.Module, lr: float, weight_decay: float = 1e-2, betas: tuple[float, float] = (0.9, 0.98), eps: float = 1e-8
 ) -> torch.optim.AdamW:
@@ -34,8 +37,6 @@ def build_optimizer(
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype in _FUSED_DTYPES for g in groups for p in g["params"])
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps, fused=fused or None)
 
-
-_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def one_cycle_factor(step: int, total_steps: int, pct_start: float = 0.1, div_factor: float = 25.0,

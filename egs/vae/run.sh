@@ -85,21 +85,19 @@ prepare_classify() {
 }
 
 train_vaes() {
-  local item name config opts split cuts=$ls_data/librispeech_cuts
+  local item name config opts split cuts=$ls_data/librispeech_cuts suffix=""
   if [ -n "$vae_train_rate" ]; then
     # the held-out speakers too, so that the valid loss is measured in the band the VAE learns (stage 8 reads the
     # original files)
+    suffix=_${vae_train_rate}hz
     for split in train test; do
-      python local/band_limit.py --rate "$vae_train_rate" "${cuts}_$split.jsonl.gz" "${cuts}_${split}_${vae_train_rate}hz.jsonl.gz"
+      python local/band_limit.py --rate "$vae_train_rate" "${cuts}_$split.jsonl.gz" "${cuts}_$split$suffix.jsonl.gz"
     done
-    cuts=${cuts}_SPLIT_${vae_train_rate}hz
-  else
-    cuts=${cuts}_SPLIT
   fi
   for item in $vae_configs; do
     name=${item%%:*}; config=${item#*:}
-    opts=(--task vae --config "$config" --train-cuts "${cuts/SPLIT/train}.jsonl.gz"
-          --valid-cuts "${cuts/SPLIT/test}.jsonl.gz" --exp-dir "$exp/$name$tag_suffix"
+    opts=(--task vae --config "$config" --train-cuts "${cuts}_train$suffix.jsonl.gz"
+          --valid-cuts "${cuts}_test$suffix.jsonl.gz" --exp-dir "$exp/$name$tag_suffix"
           --num-threads "$num_threads" --device "$device" --no-progress)
     [ -n "$vae_steps" ] && opts+=(--max-steps "$vae_steps" --set training.save_every_steps=0)
     # shellcheck disable=SC2046,SC2086
