@@ -2,7 +2,7 @@
 # The learned filters of the LEAF study, after training: the numbers of every trained checkpoint
 # (`audiofront inspect-filters CKPT --json` into exp/filters/TASK/SYSTEM/seedN.json, plus the untrained
 # frontends as exp/filters/init/NAME.json), their table over seeds (exp/filters/filters.md, by
-# local/filter_table.py) and, for seed 0 of each task, the figure of the learned bank against mel
+# ../utils/filter_table.py) and, for seed 0 of each task, the figure of the learned bank against mel
 # (exp/filters/TASK/SYSTEM.png: centres, bandwidths, responses, pooling widths, PCEN parameters).
 #
 #   bash egs/leaf_study/filters.sh [--systems "leaf gabor+log"] [--tasks "fsdd-digits multitask"]
@@ -39,5 +39,5 @@ for task in $tasks; do
   done
 done
 [ "$found" -gt 0 ] || { echo "$0: no exp/TASK/SYSTEM/seedN/avg.pt for systems '$systems' (train them with run.sh first)" >&2; exit 1; }
-python3 local/filter_table.py "$out" > "$out/.filters.md.tmp" && mv "$out/.filters.md.tmp" "$out/filters.md"
+python3 ../utils/filter_table.py "$out" > "$out/.filters.md.tmp" && mv "$out/.filters.md.tmp" "$out/filters.md"
 log "$found checkpoints: $out/filters.md and the seed-0 figures $out/TASK/SYSTEM.png"

@@ -23,7 +23,8 @@
 #   6  score: accuracy with 95% CI and the paired bootstrap against the mel probe, per run; then the table
 #      (`audiofront plot study`: every task x system, mean ± std over seeds, bootstrap against mel pooled over
 #      tasks) -> exp/<tag>/summary/ (made again on every run of stage 6: it summarises whatever seeds exist)
-#   7  draw the learned filters of each pretrained frontend against mel (and its supervised counterpart)
+#   7  draw the learned filters of each pretrained frontend against mel (and its supervised counterpart), and
+#      their numbers over seeds next to each untrained frontend (egs/utils/filter_table.py) -> exp/<tag>/summary/filters.md
 # A finished stage leaves a stageN.NAME.done marker in its output folder and is skipped next time;
 # --force true reruns it (a training stage then starts afresh; the old run is moved to EXP.bakN).
 #
@@ -166,12 +167,13 @@ score() {  # score TASK EXP_DIR [BASELINE_EXP_DIR]
   audiofront score "${opts[@]}"
 }
 
-draw_filters() {  # draw_filters CONFIG (seed $seed)
-  local dir="$exp/cola/$1/seed$seed"
-  if ! audiofront inspect-filters "$dir/avg.pt" --json > "$dir/filters.json.tmp" 2>/dev/null; then
-    log "stage 7: $1 has no filters to draw"; rm -f "$dir/filters.json.tmp"; return 0
+draw_filters() {  # draw_filters CONFIG (seed $seed): the numbers into $exp/filters/cola/CONFIG/seedN.json, figures
+  local dir="$exp/cola/$1/seed$seed" json="$exp/filters/cola/$1/seed$seed.json"
+  mkdir -p "$(dirname "$json")"
+  if ! audiofront inspect-filters "$dir/avg.pt" --json > "$json.tmp" 2>/dev/null; then
+    log "stage 7: $1 has no filters to draw"; rm -f "$json.tmp"; return 0
   fi
-  mv "$dir/filters.json.tmp" "$dir/filters.json"
+  mv "$json.tmp" "$json"
   audiofront inspect-filters "$dir/avg.pt" --compare mel --png "$dir/filters_vs_mel.png"
   # against the same frontend trained supervised, when that baseline was run
   local t sup
@@ -181,6 +183,22 @@ draw_filters() {  # draw_filters CONFIG (seed $seed)
       audiofront inspect-filters "$dir/avg.pt" --compare "$sup" --png "$dir/filters_vs_supervised_$t.png" || true
     fi
   done
+}
+
+# the filter table over configurations and seeds, with each configuration's untrained frontend (a random
+# initialisation is one draw: its spread, not the draw each seed started from)
+filter_table() {
+  local c kv opts
+  mkdir -p "$exp/filters/init" "$exp/summary"
+  for c in $configs; do
+    [ -d "$exp/filters/cola/$c" ] || continue
+    opts=()
+    for kv in $(frontend_conf_of "$c"); do opts+=(--conf "$kv"); done
+    audiofront inspect-filters "$(frontend_of "$c")" "${opts[@]}" --json > "$exp/filters/init/$c.json.tmp" &&
+      mv "$exp/filters/init/$c.json.tmp" "$exp/filters/init/$c.json"
+  done
+  python3 ../utils/filter_table.py "$exp/filters" > "$exp/summary/.filters.md.tmp" &&
+    mv "$exp/summary/.filters.md.tmp" "$exp/summary/filters.md"
 }
 
 # the table of the study: every task x system (probes and baselines), bootstrap of each against mel
@@ -216,4 +234,9 @@ fi
 for seed in $seeds; do
   for c in $configs; do run_stage 7 draw_filters "$exp/cola/$c/seed$seed" draw_filters "$c"; done
 done
-log "done: the table in $exp/summary/study.md, filters in $exp/cola/*/seed*/filters*.png"
+if [ "$stage" -le 7 ] && [ 7 -le "$stop_stage" ] && [ -d "$exp/filters/cola" ]; then
+  # no done marker, like stage 6: it takes in every seed drawn so far
+  log "stage 7 (filter table): $exp/summary/filters.md"
+  filter_table
+fi
+log "done: the table in $exp/summary/study.md, filters in $exp/summary/filters.md and $exp/cola/*/seed*/filters*.png"

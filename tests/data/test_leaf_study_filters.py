@@ -1,4 +1,4 @@
-"""egs/leaf_study's learned-filter report: local/filter_table.py on hand-made inspect-filters JSON (the averages
+"""egs/leaf_study's learned-filter report: egs/utils/filter_table.py on hand-made inspect-filters JSON (the averages
 checked by hand), and filters.sh's plumbing with a fake `audiofront` (which checkpoints it reads, where it writes)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TABLE = REPO / "egs" / "leaf_study" / "local" / "filter_table.py"
+TABLE = REPO / "egs" / "utils" / "filter_table.py"
 
 
 def _report(distance: float, above: float, ratio: float, widths: list[float]) -> dict:

@@ -3,6 +3,7 @@ pretraining (trainer and batch-sampler seeds) and of the probes that start from 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -51,3 +52,40 @@ def test_summary_is_made_again_over_every_seed_and_bad_seeds_are_refused(tmp_pat
     assert sum(ln.startswith("plot study exp/study/probe") for ln in lines) == 2  # no done marker skips it
     with pytest.raises(AssertionError, match="--seeds takes whole numbers"):
         _calls(tmp_path, "--seeds", "0 x")
+
+
+def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(tmp_path):
+    """Stage 7 writes each pretrained frontend's numbers to exp/TAG/filters/cola/CONFIG/seedN.json, the untrained
+    frontend of each configuration (with its init) to filters/init/, and the table over seeds to summary/filters.md;
+    a configuration without filters (mel: the fake fails on it) gets neither."""
+    egs = tmp_path / "egs"
+    shutil.copytree(REPO / "egs" / "ssl", egs / "ssl", ignore=shutil.ignore_patterns("exp", "data"))
+    shutil.copytree(REPO / "egs" / "utils", egs / "utils")
+    for c in ("mel", "sincnet_random"):
+        for seed in (0, 1):
+            (egs / "ssl" / "exp" / "p" / "cola" / c / f"seed{seed}").mkdir(parents=True)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"frontends": [{"summary": {"mean_mel_distance": 300.0, "share_above_4khz": 0.5,
+                                                             "median_bandwidth_ratio": 2.0}, "inspection": {}}]}))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "calls.txt"
+    fake = bindir / "audiofront"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
+                    'case "$*" in *cola/mel/*|"inspect-filters mel "*) echo "no filters" >&2; exit 2 ;; esac\n'
+                    f'for a in "$@"; do [ "$a" = --json ] && cat {report}; done\n'
+                    'while [ $# -gt 0 ]; do [ "$1" = --png ] && touch "$2"; shift; done\nexit 0\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    res = subprocess.run(["bash", str(egs / "ssl" / "run.sh"), "--stage", "7", "--stop-stage", "7", "--tag", "p",
+                          "--configs", "mel sincnet_random", "--seeds", "0 1"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = egs / "ssl" / "exp" / "p" / "filters"
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.json")) == [
+        "cola/sincnet_random/seed0.json", "cola/sincnet_random/seed1.json", "init/sincnet_random.json"]
+    assert "inspect-filters sincnet --conf init=random --json" in calls.read_text()
+    table = (egs / "ssl" / "exp" / "p" / "summary" / "filters.md").read_text()
+    assert "| untrained sincnet_random | 1 | 300.0 | 50% | 2.00 |" in table
+    assert "| cola / sincnet_random | 2 | 300.0 ± 0.0 | 50% | 2.00 |" in table
+    assert (egs / "ssl" / "exp" / "p" / "cola" / "sincnet_random" / "seed1" / "filters_vs_mel.png").exists()

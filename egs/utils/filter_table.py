@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""The learned-filter numbers of the LEAF study: one Markdown row per task and system, over its seeds.
+"""Learned-filter numbers of a study: one Markdown row per task and system, over its seeds.
 
-Reads ``DIR/TASK/SYSTEM/seedN.json`` (``audiofront inspect-filters CKPT --json``, written by filters.sh) and
-prints, for each task x system: the mean distance of the centres to the mel scale (mels), the share of centres
-above 4 kHz, the median bandwidth / mel bandwidth, and for every per-channel parameter the frontend reports
-(pooling width; PCEN alpha, delta, r, s) its mean over channels and the range over channels; each figure is
-averaged over the seeds (the distance also gets its std over seeds). The first row is the untrained frontend,
-``init``: what training moved away from.
+Reads ``DIR/TASK/SYSTEM/seedN.json`` (``audiofront inspect-filters CKPT --json``; TASK is the trained task:
+the probe task in egs/leaf_study/filters.sh, ``cola`` in egs/ssl stage 7) and prints, for each task x system: the
+mean distance of the centres to the mel scale (mels), the share of centres above 4 kHz, the median bandwidth / mel
+bandwidth, and for every per-channel parameter the frontend reports (pooling width; PCEN alpha, delta, r, s) its
+mean over channels and the range over channels; each figure is averaged over the seeds (the distance also gets its
+std over seeds). The first rows are the untrained frontends, ``DIR/init/NAME.json``: what training moved away from.
 
-    python egs/leaf_study/local/filter_table.py egs/leaf_study/exp/filters > filters.md
+    python egs/utils/filter_table.py egs/leaf_study/exp/filters > filters.md
 """
 
 from __future__ import annotations
