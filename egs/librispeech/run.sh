@@ -5,6 +5,9 @@
 #   # split the LM weight is tuned on), test on 1970 and 2136; 58 minutes of training on any 2-core CPU (the recipe's
 #   # time budget plans the epochs), then about 14 minutes of tuning and decoding (egs/librispeech/RESULTS.md)
 #   bash egs/librispeech/run.sh
+#   # the comparison runs: each gets its own exp/FRONTEND_ENCODER_TOKENIZER/ and each tokenizer its own lang dir
+#   bash egs/librispeech/run.sh --frontend leaf          # exp/leaf_tiny_phone
+#   bash egs/librispeech/run.sh --tokenizer char         # exp/fbank_tiny_char, data/lang_char
 #   # the official protocol: full download (OpenSLR 12 via lhotse), the official 4-gram LM (OpenSLR 11), tuned on
 #   # dev-clean, one RESULTS.md row per test set and decoding
 #   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" \
@@ -51,7 +54,9 @@ max_duration=""
 device=cpu
 num_threads=2
 train_opts=""
-tag=fbank_tiny_phone
+tag=""                      # the experiment's name, exp/<tag>/; default FRONTEND_ENCODER_TOKENIZER (fbank_tiny_phone),
+                            # so that runs of another frontend, encoder or tokenizer never land in (or skip as
+                            # done) another run's folder
 beam_size=500               # the lexicon beam of decoding: 200 over 50 took dev WER from 32.6% to 31.4% (the 39-epoch
                             # run), 500 over 200 from 30.5% to 29.5% and 29.4% to 29.1% (the two 55-minute runs on the
                             # Xeon; egs/librispeech/RESULTS.md); 500 decodes at about 2x the time of 200
@@ -61,13 +66,15 @@ word_score=0.0
 tune_lm=auto                # auto: with a dev split, choose --lm-weight/--word-score on it (stage 5); true | false
 lm_weights=0.5,1,1.5,2,2.5  # the grid tune-lm tries
 word_scores=-3,-2,-1,0,1
+lang_dir=""                 # default data/lang_<tokenizer> (lang_bpe<vocab-size>): one per tokenizer, so a char run
+                            # after a phone run builds its own; name another to keep two of one tokenizer apart
 lang_opts="--vocab cmudict"  # more options of `prepare lang`: the decoding vocabulary is all of CMUdict (the
                             # training words miss 11% of the test speakers' words); e.g. add --lm-text FILE
 decode_opts=""
 recipe_options="stage stop_stage force corpus_dir download parts test_speakers train_set test_set dev_speakers
   dev_per_speaker valid_set work_dir results
   extract_features extract_frontend tokenizer vocab_size lm_order download_lm config frontend frontend_conf encoder
-  num_epochs max_minutes max_duration device num_threads train_opts tag beam_size tune_beam_size lm_weight word_score tune_lm lm_weights
+  num_epochs max_minutes max_duration device num_threads train_opts tag beam_size lang_dir tune_beam_size lm_weight word_score tune_lm lm_weights
   word_scores lang_opts decode_opts"
 
 . "$here/../utils/parse_options.sh"
@@ -75,7 +82,11 @@ recipe_options="stage stop_stage force corpus_dir download parts test_speakers t
 
 data=$work_dir/data
 manifests=$data/manifests
-lang=$data/lang
+lang_name=lang_$tokenizer
+if [ "$tokenizer" = bpe ]; then lang_name=lang_bpe$vocab_size; fi
+lang=${lang_dir:-$data/$lang_name}
+config_value() { [ -f "$config" ] && sed -n "s/^$1: *\([A-Za-z0-9_.-]*\).*/\1/p" "$config" | head -n 1 || true; }  # a top-level key
+tag=${tag:-${frontend:-$(config_value frontend)}_${encoder:-$(config_value encoder)}_$tokenizer}
 exp=$work_dir/exp/$tag
 split_opts=()
 if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); fi
@@ -184,7 +195,7 @@ stage_score() {
 run_stage 0 download "$data/.done" stage_download
 run_stage 1 manifests "$data/.done" stage_manifests
 run_stage 2 features "$data/.done" stage_features
-run_stage 3 lang "$data/.done" stage_lang
+run_stage 3 lang "$lang" stage_lang
 run_stage 4 train "$exp/.done" stage_train
 run_stage 5 decode "$exp/.done" stage_decode
 run_stage 6 score "$exp/.done" stage_score

@@ -175,3 +175,37 @@ def test_run_sh_tunes_on_dev_and_decodes_every_test_set_with_the_best_pair(tmp_p
     bad = subprocess.run(base + ["--tag", "y", "--dev-per-speaker", "0", "--tune-lm", "true"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "needs a dev split" in bad.stderr
+
+
+def test_run_sh_keeps_runs_of_other_frontends_and_tokenizers_apart(tmp_path):
+    """Without --tag, a run of another frontend, encoder or tokenizer gets its own exp dir, and each tokenizer its
+    own lang dir: a char run after a phone run in the same work dir must build a char lang, not skip stage 3 as
+    done and train on the phones."""
+    import subprocess
+
+    env, calls = _fake_cli(tmp_path)
+    w = tmp_path / "w"
+    base = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(w), "--corpus-dir", str(tmp_path),
+            "--stage", "3", "--stop-stage", "4"]
+
+    def run(*extra: str) -> tuple[list[str], str]:
+        if calls.exists():
+            calls.unlink()
+        res = subprocess.run(base + list(extra), env=env, capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr[-2000:]
+        lines = calls.read_text().splitlines()
+        train = next(ln for ln in lines if ln.startswith("train "))
+        return [ln for ln in lines if ln.startswith("prepare lang")], train
+
+    langs, train = run()
+    assert len(langs) == 1 and f"--out-dir {w}/data/lang_phone" in langs[0]
+    assert f"--lang-dir {w}/data/lang_phone " in train and f"--exp-dir {w}/exp/fbank_tiny_phone " in train
+    langs, train = run("--tokenizer", "char")
+    assert len(langs) == 1 and "--tokenizer char" in langs[0] and f"--out-dir {w}/data/lang_char" in langs[0]
+    assert f"--lang-dir {w}/data/lang_char " in train and f"--exp-dir {w}/exp/fbank_tiny_char " in train
+    langs, train = run("--frontend", "leaf", "--encoder", "small")  # the phone lang is done: not built again
+    assert langs == [] and f"--lang-dir {w}/data/lang_phone " in train and f"--exp-dir {w}/exp/leaf_small_phone " in train
+    langs, train = run("--tokenizer", "bpe", "--vocab-size", "128", "--tag", "mine")
+    assert f"--out-dir {w}/data/lang_bpe128" in langs[0] and f"--exp-dir {w}/exp/mine " in train
+    langs, train = run("--lang-dir", str(tmp_path / "L"), "--tag", "other")
+    assert f"--out-dir {tmp_path / 'L'}" in langs[0] and f"--lang-dir {tmp_path / 'L'} " in train
