@@ -1,8 +1,8 @@
-"""``audiofront plot curves | snr | bars | study``: figures (and the study summary) from an experiment's files.
+"""``audiofront plot curves | snr | bars | study | asr-study``: figures (and the study summaries) from experiment files.
 
 Every figure is drawn in the terminal with plotext by default, or written as a PNG with ``--png FILE``
 (matplotlib, Agg), like ``audiofront inspect-filters``. A thin layer over :mod:`audiofront.plots` and
-:mod:`audiofront.scoring.study`; bad input (a missing file, a log with no step) is one ``error:`` line.
+:mod:`audiofront.scoring.study` / :mod:`audiofront.scoring.asr_study`; bad input (a missing file, a log with no step) is one ``error:`` line.
 """
 
 from __future__ import annotations
@@ -188,4 +188,25 @@ def study(
     summary = summarize_study(exp_root, baseline=baseline, condition=condition, n_boot=n_boot, seed=seed)
     written = write_study(summary, out_dir)
     typer.echo(format_study(summary), nl=False)
+    typer.echo("wrote " + ", ".join(map(str, written)), err=True)
+
+
+@app.command("asr-study", help="Compare ASR runs on one test set: cost, dev WER, test WER/CER with 95% CI, paired bootstrap vs a baseline run; asr_study.json/.md.")
+def asr_study(
+    exp_dirs: List[Path] = typer.Argument(..., help="the runs' exp folders (egs/librispeech/exp/TAG), the baseline first unless --baseline"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="writes asr_study.json and asr_study.md here"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="the run (folder name) every other one is compared with; default: the first"),
+    test_set: Optional[str] = typer.Option(None, "--test-set", help="which test set, when the runs decoded several (decode_SET_lm)"),
+    n_boot: int = typer.Option(10000, "--n-boot", help="bootstrap resamples"),
+    seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+) -> None:
+    from ..scoring.asr_study import compare_asr_runs, format_asr_study, read_asr_run, write_asr_study
+
+    if n_boot < 1:
+        raise UserError(f"--n-boot must be >= 1, got {n_boot}")
+    names = labels_of(exp_dirs)
+    runs = [read_asr_run(d, name=n, test_set=test_set) for d, n in zip(exp_dirs, names)]
+    rows = compare_asr_runs(runs, baseline=baseline, n_boot=n_boot, seed=seed)
+    written = write_asr_study(rows, out_dir)
+    typer.echo(format_asr_study(rows), nl=False)
     typer.echo("wrote " + ", ".join(map(str, written)), err=True)

@@ -8,6 +8,7 @@
 #   # the comparison runs: each gets its own exp/FRONTEND_ENCODER_TOKENIZER/ and each tokenizer its own lang dir
 #   bash egs/librispeech/run.sh --frontend leaf          # exp/leaf_tiny_phone
 #   bash egs/librispeech/run.sh --tokenizer char         # exp/fbank_tiny_char, data/lang_char
+#   audiofront plot asr-study egs/librispeech/exp/{fbank_tiny_phone,leaf_tiny_phone,fbank_tiny_char} --out-dir egs/librispeech/exp/compare
 #   # the official protocol: full download (OpenSLR 12 via lhotse), the official 4-gram LM (OpenSLR 11), tuned on
 #   # dev-clean, one RESULTS.md row per test set and decoding
 #   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" \
