@@ -209,3 +209,27 @@ def test_run_sh_keeps_runs_of_other_frontends_and_tokenizers_apart(tmp_path):
     assert f"--out-dir {w}/data/lang_bpe128" in langs[0] and f"--exp-dir {w}/exp/mine " in train
     langs, train = run("--lang-dir", str(tmp_path / "L"), "--tag", "other")
     assert f"--out-dir {tmp_path / 'L'}" in langs[0] and f"--lang-dir {tmp_path / 'L'} " in train
+
+
+def test_compare_sh_runs_each_row_in_its_own_exp_and_tables_the_decoded_ones(tmp_path):
+    import subprocess
+
+    env, calls = _fake_cli(tmp_path)
+    w = tmp_path / "w"
+    decoded = w / "exp" / "fbank_tiny_phone" / "decode_lm"
+    decoded.mkdir(parents=True)
+    (decoded / "hyp").write_text("u1 A\n")  # the fake decodes nothing: this row counts as decoded, the other not
+    base = ["bash", str(REPO / "egs" / "librispeech" / "compare.sh"), "--work-dir", str(w),
+            "--run-opts", f"--corpus-dir {tmp_path} --stage 3"]
+    res = subprocess.run(base + ["--rows", "fbank:phone leaf:char"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    trains = [ln for ln in lines if ln.startswith("train ")]
+    assert len(trains) == 2
+    assert "--frontend fbank" in trains[0] and f"--exp-dir {w}/exp/fbank_tiny_phone " in trains[0]
+    assert "--frontend leaf" in trains[1] and f"--exp-dir {w}/exp/leaf_tiny_char " in trains[1]
+    assert f"--lang-dir {w}/data/lang_char " in trains[1]
+    study = [ln for ln in lines if ln.startswith("plot asr-study")]
+    assert study == [f"plot asr-study {w}/exp/fbank_tiny_phone --out-dir {w}/exp/compare"]
+    bad = subprocess.run(base + ["--rows", "leaf"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "FRONTEND:TOKENIZER" in bad.stderr
