@@ -4,7 +4,7 @@ intervals and the paired bootstrap against a baseline run (the frontend x tokeni
 Layout read, per run (written by ``egs/librispeech/run.sh``)::
 
     EXP/config.yaml              frontend, encoder, lang_dir (its lang.json names the tokenizer)
-    EXP/last.pt                  epochs, steps and seconds of training (loaded with weights_only=True)
+    EXP/last.pt                  epochs, steps and seconds of training (read with weights_only)
     EXP/tune_lm/tune.json        the LM weight and word score chosen on dev, and the dev WER (optional)
     EXP/decode_lm/{ref,hyp}      lexicon + LM decoding of the test set (decode_SET_lm with several test sets)
     EXP/decode_greedy/{ref,hyp}  greedy decoding (optional)
@@ -62,7 +62,7 @@ def _read_lang_tokenizer(cfg: dict[str, Any], exp: Path) -> str:
 
 def read_asr_run(exp_dir: str | Path, name: Optional[str] = None, test_set: Optional[str] = None) -> AsrRun:
     """One run's facts and scores (see the module docstring for the files read)."""
-    import torch
+    from ..training.checkpoint import read_checkpoint
 
     exp = Path(exp_dir)
     if not exp.is_dir():
@@ -74,7 +74,7 @@ def read_asr_run(exp_dir: str | Path, name: Optional[str] = None, test_set: Opti
     minutes = None
     last = exp / "last.pt"
     if last.is_file():
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        ckpt = read_checkpoint(last)  # weights_only: a bad file is one clear error, never unpickled
         epochs, steps = int(ckpt.get("epoch", 0)), int(ckpt.get("step", 0))
         minutes = float(ckpt.get("train_seconds", 0.0)) / 60.0
     dev_wer = lm_weight = word_score = None

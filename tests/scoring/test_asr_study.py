@@ -87,3 +87,10 @@ def test_the_cli_writes_the_table_and_refuses_bad_runs_in_one_line(tmp_path):
 def test_a_missing_folder_is_refused(tmp_path):
     with pytest.raises(UserError, match="not an experiment folder"):
         read_asr_run(tmp_path / "nope")
+
+
+def test_a_last_pt_that_is_not_a_checkpoint_is_one_clear_error(tmp_path):
+    exp = _run(tmp_path, "a", {"u1": "A B C D", "u2": "E F"})
+    (exp / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="last.pt"):
+        read_asr_run(exp)
