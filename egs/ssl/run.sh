@@ -24,7 +24,8 @@
 #      (`audiofront plot study`: every task x system, mean ± std over seeds, bootstrap against mel pooled over
 #      tasks) -> exp/<tag>/summary/ (made again on every run of stage 6: it summarises whatever seeds exist)
 #   7  draw the learned filters of each pretrained frontend against mel (and its supervised counterpart), and
-#      their numbers over seeds next to each untrained frontend (egs/utils/filter_table.py) -> exp/<tag>/summary/filters.md
+#      their numbers over seeds next to each untrained frontend (egs/utils/filter_table.py) -> exp/<tag>/summary/filters.md,
+#      and the histogram of centre frequencies of each (egs/utils/filter_figure.py) -> exp/<tag>/summary/centres.png
 # A finished stage leaves a stageN.NAME.done marker in its output folder and is skipped next time;
 # --force true reruns it (a training stage then starts afresh; the old run is moved to EXP.bakN).
 #
@@ -199,6 +200,7 @@ filter_table() {
   done
   python3 ../utils/filter_table.py "$exp/filters" > "$exp/summary/.filters.md.tmp" &&
     mv "$exp/summary/.filters.md.tmp" "$exp/summary/filters.md"
+  python3 ../utils/filter_figure.py "$exp/filters" "$exp/summary/centres.png"
 }
 
 # the table of the study: every task x system (probes and baselines), bootstrap of each against mel
@@ -239,4 +241,4 @@ if [ "$stage" -le 7 ] && [ 7 -le "$stop_stage" ] && [ -d "$exp/filters/cola" ]; 
   log "stage 7 (filter table): $exp/summary/filters.md"
   filter_table
 fi
-log "done: the table in $exp/summary/study.md, filters in $exp/summary/filters.md and $exp/cola/*/seed*/filters*.png"
+log "done: the table in $exp/summary/study.md, filters in $exp/summary/{filters.md,centres.png} and $exp/cola/*/seed*/filters*.png"

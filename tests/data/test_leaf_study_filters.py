@@ -1,5 +1,5 @@
-"""egs/leaf_study's learned-filter report: egs/utils/filter_table.py on hand-made inspect-filters JSON (the averages
-checked by hand), and filters.sh's plumbing with a fake `audiofront` (which checkpoints it reads, where it writes)."""
+"""The learned-filter report of the studies: egs/utils/filter_table.py and filter_figure.py on hand-made
+inspect-filters JSON (the averages checked by hand), and filters.sh's plumbing with a fake `audiofront` (which checkpoints it reads, where it writes)."""
 
 from __future__ import annotations
 
@@ -85,3 +85,32 @@ def test_filters_sh_says_when_nothing_was_trained(tmp_path):
     env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
     res = subprocess.run(["bash", str(egs / "leaf_study" / "filters.sh")], env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "no exp/TASK/SYSTEM/seedN/avg.pt" in res.stderr
+
+
+def test_filter_figure_averages_the_centre_histograms_over_seeds(tmp_path):
+    sys.path.insert(0, str(REPO / "egs" / "utils"))
+    try:
+        from filter_figure import mean_histograms
+    finally:
+        sys.path.pop(0)
+
+    def report(counts: list[int], frontend: str = "leaf") -> str:
+        return json.dumps({"frontends": [{"frontend": frontend, "summary": {
+            "center_histogram": {"edges_hz": [0.0, 500.0, 1000.0], "counts": counts}}}]})
+
+    system = tmp_path / "cola" / "leaf_random"
+    system.mkdir(parents=True)
+    (system / "seed0.json").write_text(report([3, 1]))
+    (system / "seed1.json").write_text(report([1, 3]))
+    (system / "notes.txt").write_text("not a seed")
+    (tmp_path / "init").mkdir()
+    (tmp_path / "init" / "sincnet_mel.json").write_text(report([4, 0], "sincnet"))
+    hists = mean_histograms(tmp_path)
+    assert hists["cola / leaf_random"]["counts"] == [2.0, 2.0] and hists["cola / leaf_random"]["seeds"] == 2
+    assert hists["untrained sincnet_mel"] == {"frontend": "sincnet", "edges_hz": [0.0, 500.0, 1000.0],
+                                              "counts": [4.0, 0.0], "seeds": 1}
+    png = tmp_path / "centres.png"
+    res = subprocess.run([sys.executable, str(REPO / "egs" / "utils" / "filter_figure.py"), str(tmp_path), str(png)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert png.stat().st_size > 1000

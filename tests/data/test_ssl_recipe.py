@@ -56,7 +56,8 @@ def test_summary_is_made_again_over_every_seed_and_bad_seeds_are_refused(tmp_pat
 
 def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(tmp_path):
     """Stage 7 writes each pretrained frontend's numbers to exp/TAG/filters/cola/CONFIG/seedN.json, the untrained
-    frontend of each configuration (with its init) to filters/init/, and the table over seeds to summary/filters.md;
+    frontend of each configuration (with its init) to filters/init/, the table over seeds to summary/filters.md and the
+    centre-frequency histograms to summary/centres.png;
     a configuration without filters (mel: the fake fails on it) gets neither."""
     egs = tmp_path / "egs"
     shutil.copytree(REPO / "egs" / "ssl", egs / "ssl", ignore=shutil.ignore_patterns("exp", "data"))
@@ -65,8 +66,9 @@ def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(
         for seed in (0, 1):
             (egs / "ssl" / "exp" / "p" / "cola" / c / f"seed{seed}").mkdir(parents=True)
     report = tmp_path / "report.json"
-    report.write_text(json.dumps({"frontends": [{"summary": {"mean_mel_distance": 300.0, "share_above_4khz": 0.5,
-                                                             "median_bandwidth_ratio": 2.0}, "inspection": {}}]}))
+    report.write_text(json.dumps({"frontends": [{"frontend": "sincnet", "inspection": {}, "summary": {
+        "mean_mel_distance": 300.0, "share_above_4khz": 0.5, "median_bandwidth_ratio": 2.0,
+        "center_histogram": {"edges_hz": [0.0, 4000.0, 8000.0], "counts": [20, 20]}}}]}))
     bindir = tmp_path / "bin"
     bindir.mkdir()
     calls = tmp_path / "calls.txt"
@@ -89,3 +91,4 @@ def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(
     assert "| untrained sincnet_random | 1 | 300.0 | 50% | 2.00 |" in table
     assert "| cola / sincnet_random | 2 | 300.0 ± 0.0 | 50% | 2.00 |" in table
     assert (egs / "ssl" / "exp" / "p" / "cola" / "sincnet_random" / "seed1" / "filters_vs_mel.png").exists()
+    assert (egs / "ssl" / "exp" / "p" / "summary" / "centres.png").stat().st_size > 1000
