@@ -187,10 +187,20 @@ draw_filters() {  # draw_filters CONFIG (seed $seed): the numbers into $exp/filt
 }
 
 # the filter table over configurations and seeds, with each configuration's untrained frontend (a random
-# initialisation is one draw: its spread, not the draw each seed started from)
+# initialisation is one draw: its spread, not the draw each seed started from) and the learnable frontends
+# trained supervised (--supervised-frontends "mel leaf sincnet"), the paper's third comparison
 filter_table() {
-  local c kv opts
+  local c kv opts t f ckpt json
   mkdir -p "$exp/filters/init" "$exp/summary"
+  for t in $probe_tasks; do for f in $supervised_frontends; do
+    for ckpt in "$exp/probe/$t/supervised-$f"/seed*/avg.pt; do
+      [ -f "$ckpt" ] || continue
+      json="$exp/filters/$t/supervised-$f/$(basename "$(dirname "$ckpt")").json"
+      [ -f "$json" ] && continue
+      mkdir -p "$(dirname "$json")"
+      if audiofront inspect-filters "$ckpt" --json > "$json.tmp" 2>/dev/null; then mv "$json.tmp" "$json"; else rm -f "$json.tmp"; fi
+    done
+  done; done
   for c in $configs; do
     [ -d "$exp/filters/cola/$c" ] || continue
     opts=()

@@ -56,7 +56,8 @@ def test_summary_is_made_again_over_every_seed_and_bad_seeds_are_refused(tmp_pat
 
 def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(tmp_path):
     """Stage 7 writes each pretrained frontend's numbers to exp/TAG/filters/cola/CONFIG/seedN.json, the untrained
-    frontend of each configuration (with its init) to filters/init/, the table over seeds to summary/filters.md and the
+    frontend of each configuration (with its init) to filters/init/, a learnable frontend trained supervised to
+    filters/TASK/supervised-FRONTEND/, the table over seeds to summary/filters.md and the
     centre-frequency histograms to summary/centres.png;
     a configuration without filters (mel: the fake fails on it) gets neither."""
     egs = tmp_path / "egs"
@@ -65,6 +66,10 @@ def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(
     for c in ("mel", "sincnet_random"):
         for seed in (0, 1):
             (egs / "ssl" / "exp" / "p" / "cola" / c / f"seed{seed}").mkdir(parents=True)
+    for f in ("mel", "sincnet"):  # supervised baselines: avg.pt of seed 0 only
+        sup = egs / "ssl" / "exp" / "p" / "probe" / "fsdd-digits" / f"supervised-{f}" / "seed0"
+        sup.mkdir(parents=True)
+        (sup / "avg.pt").write_bytes(b"")
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"frontends": [{"frontend": "sincnet", "inspection": {}, "summary": {
         "mean_mel_distance": 300.0, "share_above_4khz": 0.5, "median_bandwidth_ratio": 2.0,
@@ -74,21 +79,24 @@ def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(
     calls = tmp_path / "calls.txt"
     fake = bindir / "audiofront"
     fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
-                    'case "$*" in *cola/mel/*|"inspect-filters mel "*) echo "no filters" >&2; exit 2 ;; esac\n'
+                    'case "$*" in *cola/mel/*|*supervised-mel/*|"inspect-filters mel "*) echo "no filters" >&2; exit 2 ;; esac\n'
                     f'for a in "$@"; do [ "$a" = --json ] && cat {report}; done\n'
                     'while [ $# -gt 0 ]; do [ "$1" = --png ] && touch "$2"; shift; done\nexit 0\n')
     fake.chmod(0o755)
     env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
     res = subprocess.run(["bash", str(egs / "ssl" / "run.sh"), "--stage", "7", "--stop-stage", "7", "--tag", "p",
-                          "--configs", "mel sincnet_random", "--seeds", "0 1"], env=env, capture_output=True,
+                          "--configs", "mel sincnet_random", "--seeds", "0 1", "--probe-tasks", "fsdd-digits",
+                          "--supervised-frontends", "mel sincnet"], env=env, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     out = egs / "ssl" / "exp" / "p" / "filters"
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.json")) == [
-        "cola/sincnet_random/seed0.json", "cola/sincnet_random/seed1.json", "init/sincnet_random.json"]
+        "cola/sincnet_random/seed0.json", "cola/sincnet_random/seed1.json", "fsdd-digits/supervised-sincnet/seed0.json",
+        "init/sincnet_random.json"]
     assert "inspect-filters sincnet --conf init=random --json" in calls.read_text()
     table = (egs / "ssl" / "exp" / "p" / "summary" / "filters.md").read_text()
     assert "| untrained sincnet_random | 1 | 300.0 | 50% | 2.00 |" in table
     assert "| cola / sincnet_random | 2 | 300.0 ± 0.0 | 50% | 2.00 |" in table
+    assert "| fsdd-digits / supervised-sincnet | 1 |" in table
     assert (egs / "ssl" / "exp" / "p" / "cola" / "sincnet_random" / "seed1" / "filters_vs_mel.png").exists()
     assert (egs / "ssl" / "exp" / "p" / "summary" / "centres.png").stat().st_size > 1000
