@@ -37,6 +37,8 @@ def main(
     seed: int = typer.Option(0, "--seed", help="noise seed (same noise for every model)"),
     batch_size: int = typer.Option(16, "--batch-size", help="clips per forward pass"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
+    num_threads: Optional[int] = typer.Option(None, "--num-threads", help="torch CPU threads (default: torch's, one per "
+                                              "core; 1 when jobs run side by side)"),
     frontend_impl: Optional[str] = typer.Option(None, "--frontend-impl", help="leaf: compute the frontend with "
                                                 "direct | fast | decimated (same weights), e.g. a model trained with "
                                                 "impl=decimated evaluated exactly with fast"),
@@ -45,6 +47,13 @@ def main(
     from ..tasks.classify_eval import evaluate_checkpoint
 
     snrs = _parse_snrs(snr)
+    if num_threads is not None:
+        if num_threads < 0:
+            raise UserError(f"--num-threads must be >= 0, got {num_threads}")
+        if num_threads:
+            import torch
+
+            torch.set_num_threads(num_threads)
     try:
         written = evaluate_checkpoint(checkpoint, cuts, out_dir, snrs=snrs, seed=seed, batch_size=batch_size, device=device,
                                       frontend_impl=frontend_impl)

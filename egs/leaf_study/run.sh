@@ -141,7 +141,7 @@ train() {
 }
 
 evaluate() {
-  audiofront evaluate --checkpoint "$exp/avg.pt" --cuts "$test_cuts" --out-dir "$exp/eval" --snr "$snr"
+  audiofront evaluate --checkpoint "$exp/avg.pt" --cuts "$test_cuts" --out-dir "$exp/eval" --snr "$snr" --num-threads "$num_threads"
 }
 
 score() {

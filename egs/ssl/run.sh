@@ -157,7 +157,7 @@ supervised() {  # supervised TASK FRONTEND
 
 evaluate() {  # evaluate TASK EXP_DIR
   task_info "$1"
-  audiofront evaluate --checkpoint "$2/avg.pt" --cuts "$test_cuts" --out-dir "$2/eval"
+  audiofront evaluate --checkpoint "$2/avg.pt" --cuts "$test_cuts" --out-dir "$2/eval" --num-threads "$num_threads"
 }
 
 score() {  # score TASK EXP_DIR [BASELINE_EXP_DIR]

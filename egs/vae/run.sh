@@ -150,7 +150,7 @@ evaluate() {
   for feat in $features; do
     for seed in $seeds; do
       audiofront evaluate --checkpoint "$(mlp_dir "$feat" "$seed")/avg.pt" --cuts "$cls_data/${cls_prefix}_test.jsonl.gz" \
-        --out-dir "$(mlp_dir "$feat" "$seed")/eval" --snr "$snr" --device "$device"
+        --out-dir "$(mlp_dir "$feat" "$seed")/eval" --snr "$snr" --device "$device" --num-threads "$num_threads"
     done
   done
 }

@@ -99,6 +99,8 @@ def test_evaluate_bad_input(models, tones, asr, tmp_path):
     assert_one_line_error(res, "--snr", "loud")
     res = run(["evaluate", "--checkpoint", models[0], "--cuts", tones, "--out-dir", tmp_path / "e", "--batch-size", "0"])
     assert_one_line_error(res, "--batch-size", "0")
+    res = run(["evaluate", "--checkpoint", models[0], "--cuts", tones, "--out-dir", tmp_path / "e", "--num-threads", "-1"])
+    assert_one_line_error(res, "--num-threads", "-1")
     res = run(["evaluate", "--checkpoint", models[0], "--cuts", tmp_path / "none.jsonl.gz", "--out-dir", tmp_path / "e"])
     assert_one_line_error(res, "--cuts", "none.jsonl.gz")
     if not torch.cuda.is_available():

@@ -54,14 +54,15 @@ def test_dev_run_trains_on_the_rest_validates_on_dev_and_never_evaluates(tmp_pat
 
 def test_study_run_has_no_dev_split_and_evaluates(tmp_path):
     script, env, calls = _recipe(tmp_path)
-    res = _run(script, env, "--task", "fsdd-digits", "--frontend", "leaf", "--seed", "2")
+    res = _run(script, env, "--task", "fsdd-digits", "--frontend", "leaf", "--seed", "2", "--num-threads", "1")
     assert res.returncode == 0, res.stderr[-2000:]
     lines = calls.read_text().splitlines()
     assert not any(ln.startswith("prepare dev-split") for ln in lines)
     train = next(ln for ln in lines if ln.startswith("train "))
     assert "--train-cuts data/fsdd_theo/fsdd_cuts_train.jsonl.gz" in train and "--valid-cuts" not in train
     assert "--exp-dir exp/fsdd-digits/leaf/seed2" in train
-    assert any(ln.startswith("evaluate --checkpoint exp/fsdd-digits/leaf/seed2/avg.pt") for ln in lines)
+    ev = next(ln for ln in lines if ln.startswith("evaluate --checkpoint exp/fsdd-digits/leaf/seed2/avg.pt"))
+    assert ev.endswith("--num-threads 1")  # side-by-side jobs: one thread each, evaluation too
 
 
 @pytest.mark.parametrize("args,match", [
