@@ -170,6 +170,7 @@ score() {  # score TASK EXP_DIR [BASELINE_EXP_DIR]
 
 draw_filters() {  # draw_filters CONFIG (seed $seed): the numbers into $exp/filters/cola/CONFIG/seedN.json, figures
   local dir="$exp/cola/$1/seed$seed" json="$exp/filters/cola/$1/seed$seed.json"
+  if [ "$(frontend_of "$1")" = mel ]; then log "stage 7: $1 has no learnable filters"; return 0; fi
   mkdir -p "$(dirname "$json")"
   if ! audiofront inspect-filters "$dir/avg.pt" --json > "$json.tmp" 2>/dev/null; then
     log "stage 7: $1 has no filters to draw"; rm -f "$json.tmp"; return 0
@@ -193,6 +194,7 @@ filter_table() {
   local c kv opts t f ckpt json
   mkdir -p "$exp/filters/init" "$exp/summary"
   for t in $probe_tasks; do for f in $supervised_frontends; do
+    [ "$f" = mel ] && continue  # fixed filters
     for ckpt in "$exp/probe/$t/supervised-$f"/seed*/avg.pt; do
       [ -f "$ckpt" ] || continue
       json="$exp/filters/$t/supervised-$f/$(basename "$(dirname "$ckpt")").json"
