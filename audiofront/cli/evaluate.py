@@ -47,13 +47,9 @@ def main(
     from ..tasks.classify_eval import evaluate_checkpoint
 
     snrs = _parse_snrs(snr)
-    if num_threads is not None:
-        if num_threads < 0:
-            raise UserError(f"--num-threads must be >= 0, got {num_threads}")
-        if num_threads:
-            import torch
+    from ..utils.device import set_num_threads
 
-            torch.set_num_threads(num_threads)
+    set_num_threads(num_threads)
     try:
         written = evaluate_checkpoint(checkpoint, cuts, out_dir, snrs=snrs, seed=seed, batch_size=batch_size, device=device,
                                       frontend_impl=frontend_impl)

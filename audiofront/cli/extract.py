@@ -28,15 +28,11 @@ def main(
 ) -> None:
     from ..data.extract import extract_features
     from ..utils.conf import parse_conf
+    from ..utils.device import set_num_threads
 
     console = Console(stderr=True)
     try:
-        if num_threads < 0:
-            raise UserError(f"--num-threads must be >= 0 (0: torch's default), got {num_threads}")
-        if num_threads > 0:
-            import torch
-
-            torch.set_num_threads(num_threads)
+        set_num_threads(num_threads)
         out = extract_features(
             cuts, out_dir, frontend=frontend, frontend_conf=parse_conf(frontend_conf), storage=storage,
             batch_seconds=batch_seconds, device=device,

@@ -19,7 +19,7 @@ import torch
 from ..errors import UserError
 from ..frontends.base import FrontendInputError
 from ..scoring.asr import write_kaldi_text
-from ..utils.device import resolve_device
+from ..utils.device import resolve_device, set_num_threads
 from ..utils.io import atomic_write_text
 from .beam import BeamSearchOptions
 from .greedy import ctc_greedy
@@ -122,11 +122,8 @@ def _load(checkpoint, cuts_path, lang_dir, device: str, max_duration: float, num
 
     if not (max_duration > 0 and max_duration != float("inf")):
         raise UserError(f"--max-duration must be a positive number of seconds per batch, got {max_duration}")
-    if num_threads is not None and num_threads < 0:
-        raise UserError(f"--num-threads must be >= 0, got {num_threads}")
+    set_num_threads(num_threads)
     device = str(resolve_device(device))
-    if num_threads:
-        torch.set_num_threads(num_threads)
     # every cut is decoded and written under its id: repeated ids would silently keep one hypothesis
     cuts = read_cuts(cuts_path, "--cuts")
     spaced = [c.id for c in cuts if len(c.id.split()) != 1]

@@ -52,10 +52,10 @@ def _decode_dir(exp: Path, method: str, test_set: Optional[str]) -> Path:
 
 
 def _read_lang_tokenizer(cfg: dict[str, Any], exp: Path) -> str:
+    """The tokenizer named by the lang dir the run recorded (relative to here, or to the run), else ``?``."""
     lang = cfg.get("lang_dir")
-    for base in (Path("."), exp):
-        p = Path(base, str(lang), "lang.json") if lang else None
-        if p is not None and p.is_file():
+    for p in ([Path(str(lang), "lang.json"), exp / str(lang) / "lang.json"] if lang else []):
+        if p.is_file():
             return str(json.loads(p.read_text()).get("tokenizer", "?"))
     return "?"
 

@@ -1,4 +1,5 @@
-"""The ``--device`` option of train, decode and evaluate: a name checked against what torch can see.
+"""The ``--device`` option of train, decode and evaluate: a name checked against what torch can see; and the
+``--num-threads`` option of decode, evaluate and extract.
 
     >>> resolve_device("cpu")
     device(type='cpu')
@@ -8,6 +9,8 @@
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 
@@ -28,3 +31,14 @@ def resolve_device(name: str | torch.device, what: str = "--device") -> torch.de
         if index >= torch.cuda.device_count():
             raise UserError(f"{what} {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s) (cuda:0..)")
     return torch.device(want)
+
+
+def set_num_threads(num_threads: Optional[int]) -> None:
+    """``--num-threads N`` of the CLI commands: N > 0 sets torch's CPU threads, 0 or None keeps torch's default
+    (one per core); a negative N is a UserError."""
+    if num_threads is None:
+        return
+    if num_threads < 0:
+        raise UserError(f"--num-threads must be >= 0 (0: torch's default), got {num_threads}")
+    if num_threads > 0:
+        torch.set_num_threads(num_threads)
