@@ -17,20 +17,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from filter_table import groups  # the same files, the same labels
 
 
 def mean_histograms(root: Path) -> dict[str, dict]:
     """``{label: {"frontend", "edges_hz", "counts" (mean over seeds), "seeds"}}``; untrained ones labelled
     ``untrained NAME``, trained ones ``TASK / SYSTEM``."""
-    groups: dict[str, list[Path]] = {}
-    for p in sorted(root.glob("init/*.json")):
-        groups[f"untrained {p.stem}"] = [p]
-    for system_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and p.parent.name != "init"):
-        files = sorted(system_dir.glob("seed*.json"))
-        if files:
-            groups[f"{system_dir.parent.name} / {system_dir.name}"] = files
     out = {}
-    for label, files in groups.items():
+    for label, files in groups(root).items():
         entries = [json.loads(f.read_text())["frontends"][0] for f in files]
         hists = [e["summary"]["center_histogram"] for e in entries]
         edges = hists[0]["edges_hz"]

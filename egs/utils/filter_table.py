@@ -43,16 +43,23 @@ def row(label: str, runs: list[dict]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def groups(root: Path) -> dict[str, list[Path]]:
+    """The JSON files of each row, in table order: ``untrained NAME`` (init/NAME.json), then ``TASK / SYSTEM``
+    (its seedN.json files); also read by filter_figure.py."""
+    out = {f"untrained {p.stem}": [p] for p in sorted(root.glob("init/*.json"))}
+    for system_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and p.parent.name != "init"):
+        files = sorted(system_dir.glob("seed*.json"))
+        if files:
+            out[f"{system_dir.parent.name} / {system_dir.name}"] = files
+    return out
+
+
 def main(root: Path) -> None:
     print("| task / system | seeds | centres to mel (mels) | above 4 kHz | bandwidth / mel | pooling width | "
           "PCEN alpha | PCEN delta | PCEN r | PCEN s |")
     print("|---|---:|---:|---:|---:|---|---|---|---|---|")
-    for init in sorted(root.glob("init/*.json")):
-        print(row(f"untrained {init.stem}", [read(init)]))
-    for system_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and p.parent.name != "init"):
-        runs = [read(p) for p in sorted(system_dir.glob("seed*.json"))]
-        if runs:
-            print(row(f"{system_dir.parent.name} / {system_dir.name}", runs))
+    for label, files in groups(root).items():
+        print(row(label, [read(f) for f in files]))
     print("\nParameters: mean over the channels [lowest, highest channel], each averaged over the seeds.")
 
 
