@@ -75,21 +75,25 @@ def init_from_checkpoint(task: Task, model: nn.Module, path: str | Path, parts: 
             mine = {k: v for k, v in ours.items() if k.startswith(prefix)}
             got = {k: v for k, v in theirs.items() if k.startswith(prefix)}
             if mismatch is None:
-                missing, extra = sorted(set(mine) - set(got)), sorted(set(got) - set(mine))
-                if missing or extra:
-                    mismatch = (f"the checkpoint lacks {missing[0]}" if missing else f"this model has no {extra[0]}")
-                else:
-                    for k, v in mine.items():
-                        if tuple(got[k].shape) != tuple(v.shape):
-                            mismatch = f"{k} is {tuple(got[k].shape)} there, {tuple(v.shape)} here"
-                            break
+                for k, v in mine.items():
+                    if k in got and tuple(got[k].shape) != tuple(v.shape):
+                        mismatch = f"{k} is {tuple(got[k].shape)} there, {tuple(v.shape)} here"
+                        break
             wanted.update(got)
+        if mismatch is None:
+            # names are compared after loading, so that a module's own load hook may rename the keys of an
+            # older checkpoint (e.g. sincnet's cut-offs, once in Hz); a failed check aborts the run anyway
+            result = model.load_state_dict(wanted, strict=False)
+            prefixes = tuple(m + "." for m in known[part])
+            missing = sorted(k for k in result.missing_keys if k.startswith(prefixes))
+            extra = sorted(result.unexpected_keys)
+            if missing or extra:
+                mismatch = f"the checkpoint lacks {missing[0]}" if missing else f"this model has no {extra[0]}"
         if mismatch is not None:
             raise UserError(
                 f"--init-from {path}: its {part} ({_describe(their_cfg, part)}) does not fit this model's {part} "
                 f"({_describe(task.config, part)}): {mismatch}"
             )
-        model.load_state_dict(wanted, strict=False)
         log.info("--init-from %s: loaded %s (%s)", path, part, ", ".join(known[part]))
 
 

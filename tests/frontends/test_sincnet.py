@@ -67,6 +67,41 @@ def test_cutoffs_stay_in_range_after_optimiser_steps():
         assert torch.isfinite(feats).all()
 
 
+def test_cutoffs_learn_at_an_ordinary_learning_rate():
+    # kept in Hz, the cut-offs moved ~1e-3 Hz per AdamW step at lr 1e-3 and never left their initialisation
+    torch.manual_seed(0)
+    fe = build_frontend("sincnet", n_filters=8)
+    before = fe.sinc.cutoffs()[0].detach().clone()
+    opt = torch.optim.AdamW(fe.parameters(), lr=1e-3)
+    feats, _ = fe(torch.randn(2, 4000))
+    feats.pow(2).mean().backward()
+    opt.step()
+    moved = (fe.sinc.cutoffs()[0].detach() - before).abs()
+    # Adam's first step is ~lr in the parameter's units: 1e-3 of the sample rate is 16 Hz
+    assert float(moved.max()) > 8.0, moved
+    assert float(moved.max()) < 17.0, moved
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_checkpoint_with_cutoffs_in_hz_loads_to_the_same_filters(freeze):
+    torch.manual_seed(0)
+    trained = build_frontend("sincnet", n_filters=8, init="random", freeze_filters=freeze)
+    sd = trained.state_dict()
+    sr = trained.sinc.sample_rate
+    # the layout written before the cut-offs were kept in units of the sample rate
+    old = {k: v for k, v in sd.items() if k not in ("sinc.low", "sinc.band")}
+    old["sinc.low_hz"] = sd["sinc.low"] * sr
+    old["sinc.band_hz"] = sd["sinc.band"] * sr
+    fresh = build_frontend("sincnet", n_filters=8, init="mel", freeze_filters=freeze)
+    wrapper = torch.nn.Module()
+    wrapper.frontend = fresh
+    wrapper.load_state_dict({"frontend." + k: v for k, v in old.items()})  # strict: every key accounted for
+    for a, b in zip(fresh.sinc.cutoffs(), trained.sinc.cutoffs()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-3)
+    x = torch.randn(1, 3200)
+    torch.testing.assert_close(fresh(x)[0], trained(x)[0], rtol=1e-5, atol=1e-5)
+
+
 def zero_extended_filter_outputs(fe, x: torch.Tensor, positions: range) -> torch.Tensor:
     """``[N, len(positions)]``: output of each sinc filter at each position, by direct dot products with the
     signal extended by zeros on both sides."""

@@ -109,3 +109,27 @@ def test_cli_refuses_mismatch_in_one_line_before_writing(pretrained, tmp_path):
     assert lines[-1].startswith("error: --init-from") and "leaf" in lines[-1] and "mel" in lines[-1], done.stderr
     assert "Traceback" not in done.stderr
     assert not (exp / "config.yaml").exists()
+
+
+def test_init_from_accepts_sincnet_checkpoint_in_hz_and_refuses_a_missing_tensor(tmp_path):
+    # sincnet's cut-offs were once stored in Hz as sinc.low_hz / sinc.band_hz; such checkpoints still
+    # initialise a probe (the frontend's load hook renames them), while a tensor truly absent is refused
+    sinc = {"frontend": "sincnet", "frontend_conf": {"n_filters": 8}}
+    cuts = make_corpus(tmp_path / "corpus", n=8)
+    task = build_task("cola", {**FRONTEND, **sinc, "train_cuts": str(cuts), "batch_size": 4,
+                               "segment_seconds": 0.3, "projection_dim": 16})
+    Trainer(task, TrainConfig.from_dict({**QUIET, "exp_dir": str(tmp_path / "cola"), "max_steps": 2})).fit()
+    ckpt = torch.load(tmp_path / "cola" / "last.pt", weights_only=True)
+    sr = 16000
+    model = ckpt["model"]
+    low, band = model.pop("frontend.sinc.low"), model.pop("frontend.sinc.band")
+    model["frontend.sinc.low_hz"], model["frontend.sinc.band_hz"] = low * sr, band * sr
+    old = tmp_path / "old.pt"
+    torch.save(ckpt, old)
+    probed, _, _ = _probe(tmp_path, cuts, old, "frontend,encoder", "probe_old", **sinc)
+    torch.testing.assert_close(probed["frontend.sinc.low"], low)
+    torch.testing.assert_close(probed["frontend.sinc.band"], band)
+    del model["frontend.sinc.band_hz"]
+    torch.save(ckpt, old)
+    with pytest.raises(UserError, match="lacks frontend.sinc.band"):
+        _probe(tmp_path, cuts, old, "frontend,encoder", "probe_missing", **sinc)
