@@ -4,11 +4,12 @@ inspect-filters JSON (the averages checked by hand), and filters.sh's plumbing w
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from fake_cli import TOUCH_PNG, fake_audiofront, print_on_json
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = REPO / "egs" / "utils" / "filter_table.py"
@@ -52,15 +53,7 @@ def test_filters_sh_reads_every_trained_checkpoint_of_the_named_systems(tmp_path
     (study / "exp" / "fsdd-digits" / "leaf" / "seed3").mkdir()  # no checkpoint: skipped
     template = tmp_path / "report.json"
     template.write_text(json.dumps(_report(1.0, 0.2, 1.1, [0.4])))
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    calls = tmp_path / "calls.txt"
-    fake = bindir / "audiofront"
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
-                    f'for a in "$@"; do [ "$a" = --json ] && cat {template}; done\n'
-                    'while [ $# -gt 0 ]; do [ "$1" = --png ] && touch "$2"; shift; done\n')
-    fake.chmod(0o755)
-    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    env, calls = fake_audiofront(tmp_path, print_on_json(template), TOUCH_PNG)
     res = subprocess.run(["bash", str(study / "filters.sh"), "--systems", "leaf gabor+log"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -78,11 +71,7 @@ def test_filters_sh_says_when_nothing_was_trained(tmp_path):
     egs = tmp_path / "egs"
     shutil.copytree(REPO / "egs" / "leaf_study", egs / "leaf_study")
     shutil.copytree(REPO / "egs" / "utils", egs / "utils")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "audiofront").write_text("#!/usr/bin/env bash\necho '{}'\n")
-    (bindir / "audiofront").chmod(0o755)
-    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    env, _ = fake_audiofront(tmp_path, "echo '{}'")
     res = subprocess.run(["bash", str(egs / "leaf_study" / "filters.sh")], env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "no exp/TASK/SYSTEM/seedN/avg.pt" in res.stderr
 

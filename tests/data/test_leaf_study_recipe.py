@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from fake_cli import fake_audiofront
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,13 +18,8 @@ def _recipe(tmp_path: Path) -> tuple[Path, dict, Path]:
     egs = tmp_path / "egs"
     shutil.copytree(REPO / "egs" / "leaf_study", egs / "leaf_study")
     shutil.copytree(REPO / "egs" / "utils", egs / "utils")
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    calls = tmp_path / "calls.txt"
-    fake = bindir / "audiofront"
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
-    fake.chmod(0o755)
-    return egs / "leaf_study" / "run.sh", dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}"), calls
+    env, calls = fake_audiofront(tmp_path)
+    return egs / "leaf_study" / "run.sh", env, calls
 
 
 def _run(script: Path, env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -10,6 +10,8 @@ import soundfile as sf
 from lhotse import CutSet
 from typer.testing import CliRunner
 
+from fake_cli import fake_audiofront
+
 from audiofront.data.librispeech import prepare_librispeech
 from audiofront.errors import UserError
 
@@ -90,19 +92,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _fake_cli(tmp_path: Path) -> tuple[dict, Path]:
-    """An `audiofront` on PATH that records its arguments (the recipe's plumbing, not the tools, is tested)."""
-    import os
-
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    calls = tmp_path / "calls.txt"
-    fake = bindir / "audiofront"
-    # tune-lm also leaves the tune.json the recipe reads its best pair from
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
-                    'if [ "$1" = tune-lm ]; then while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done\n'
-                    '  mkdir -p "$out"; echo \'{"best": {"lm_weight": 1.5, "word_score": -1.0, "wer": 50.0}}\' > "$out/tune.json"; fi\n')
-    fake.chmod(0o755)
-    return dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}"), calls
+    """An `audiofront` on PATH that records its arguments (the recipe's plumbing, not the tools, is tested);
+    tune-lm also leaves the tune.json the recipe reads its best pair from."""
+    return fake_audiofront(
+        tmp_path,
+        'if [ "$1" = tune-lm ]; then while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done',
+        '  mkdir -p "$out"; echo \'{"best": {"lm_weight": 1.5, "word_score": -1.0, "wer": 50.0}}\' > "$out/tune.json"; fi')
 
 
 @pytest.mark.parametrize("extra,valid", [

@@ -4,12 +4,12 @@ pretraining (trainer and batch-sampler seeds) and of the probes that start from 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from fake_cli import TOUCH_PNG, fake_audiofront, print_on_json
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,13 +19,7 @@ def _calls(tmp_path: Path, *args: str) -> list[str]:
     if not egs.exists():
         shutil.copytree(REPO / "egs" / "ssl", egs / "ssl", ignore=shutil.ignore_patterns("exp", "data"))
         shutil.copytree(REPO / "egs" / "utils", egs / "utils")
-    bindir = tmp_path / "bin"
-    bindir.mkdir(exist_ok=True)
-    calls = tmp_path / "calls.txt"
-    fake = bindir / "audiofront"
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
-    fake.chmod(0o755)
-    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    env, calls = fake_audiofront(tmp_path)
     res = subprocess.run(["bash", str(egs / "ssl" / "run.sh"), "--stage", "2", "--stop-stage", "2",
                           "--configs", "mel sincnet_random", *args], env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -74,16 +68,11 @@ def test_stage7_tables_the_filters_of_every_seed_beside_the_untrained_frontends(
     report.write_text(json.dumps({"frontends": [{"frontend": "sincnet", "inspection": {}, "summary": {
         "mean_mel_distance": 300.0, "share_above_4khz": 0.5, "median_bandwidth_ratio": 2.0,
         "center_histogram": {"edges_hz": [0.0, 4000.0, 8000.0], "counts": [20, 20]}}}]}))
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
     calls = tmp_path / "calls.txt"
-    fake = bindir / "audiofront"
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
-                    f'case "$*" in *cola/mel/*|*supervised-mel/*|"inspect-filters mel "*) echo "asked for mel" >> {calls}.mel ;; esac\n'
-                    f'for a in "$@"; do [ "$a" = --json ] && cat {report}; done\n'
-                    'while [ $# -gt 0 ]; do [ "$1" = --png ] && touch "$2"; shift; done\nexit 0\n')
-    fake.chmod(0o755)
-    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    env, calls = fake_audiofront(
+        tmp_path,
+        f'case "$*" in *cola/mel/*|*supervised-mel/*|"inspect-filters mel "*) echo "asked for mel" >> {calls}.mel ;; esac',
+        print_on_json(report), TOUCH_PNG, "exit 0")
     res = subprocess.run(["bash", str(egs / "ssl" / "run.sh"), "--stage", "7", "--stop-stage", "7", "--tag", "p",
                           "--configs", "mel sincnet_random", "--seeds", "0 1", "--probe-tasks", "fsdd-digits",
                           "--supervised-frontends", "mel sincnet"], env=env, capture_output=True,
