@@ -29,12 +29,12 @@ on both sides. Both stages are computed on that zero extension (the filter outpu
 true responses of the zero-extended signal, not zeros), so the valid frames of a sequence are the same alone
 and inside a longer zero-padded batch, without needing the lengths.
 
-The cut-offs are learned in units of the sample rate (cycles per sample), not in Hz: the optimiser's step is of
-the order of its learning rate in the parameter's units (Adam, AdamW), so a cut-off kept in Hz moves by about 1e-3 Hz a step at
-lr 1e-3 and the filters never leave their initialisation (measured: under 0.11 Hz in 1,000 COLA steps), whereas in
-units of the sample rate a step moves it by up to ~16 Hz at 16 kHz. SincNet's first code did the same (its
-``sinc_conv`` divides the band edges by the sample rate; the later ``SincConv_fast`` keeps Hz), and LEAF keeps its
-centres in radians per sample.
+The cut-offs are learned in units of the sample rate (cycles per sample), not in Hz: the optimiser's step is of the
+order of its learning rate in the parameter's units (Adam, AdamW), so a cut-off kept in Hz moves by about 1e-3 Hz a
+step at lr 1e-3 and the filters never leave their initialisation (measured: under 0.11 Hz in 1,000 COLA steps),
+whereas in units of the sample rate a step moves it by up to ~16 Hz at 16 kHz. SincNet's first code did the same
+(its ``sinc_conv`` divides the band edges by the sample rate; the later ``SincConv_fast`` keeps Hz), and LEAF keeps
+its centres in radians per sample.
 Checkpoints written with the earlier Hz parameters (``low_hz``, ``band_hz``) load unchanged in function: they
 are converted on load.
 
