@@ -62,3 +62,17 @@ def test_command_png_terminal_and_bad_checkpoint(tmp_path):
     assert term.returncode == 0 and term.stdout.count("|") >= 4 * 16 and "dB" in term.stdout
     bad = run(str(wav), str(wav))
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and bad.stderr.strip().count("\n") == 0
+
+
+def test_a_mel_vae_is_shown_in_mel_bands():
+    from audiofront.inspect.vae import render_terminal
+    from audiofront.models.vae import ConvVae, VaeConfig
+
+    torch.manual_seed(0)
+    model = ConvVae(VaeConfig(n_bins=32, frequency_scale="mel", mel_max_hz=7000.0, channels=4)).eval()
+    r = reconstruct(model, 0.3 * speech_like(0.3, seed=6))
+    assert r.original_db.shape[0] == 32 and r.mel_range_hz == (0.0, 7000.0)
+    assert r.frequency_axis == (0.0, 32.0, "mel band (0-7 kHz)")
+    assert "32 mel band (0-7 kHz) (bottom to top)" in render_terminal(r)
+    # FFT bins keep their frequency axis: 128 bins of 62.5 Hz
+    assert reconstruct(load_vae(tiny_vae_checkpoint()), 0.3 * speech_like(0.3, seed=6)).frequency_axis == (0.0, 8.0, "kHz")

@@ -7,6 +7,8 @@ on sample ``n * stft_hop - reach``; only those centred inside the recording are 
 ``10 log10(power + log_floor)``.
 
 Log-spectral distance: per sub-frame, the RMS over the bins of the dB difference; :attr:`lsd_db` is its mean.
+For a ``frequency_scale: mel`` VAE the bins are its mel bands, so its distance is not comparable with a linear
+VAE's (fewer, wider, smoother bands).
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ class VaeReconstruction:
     n_fft: int
     latent_dim: int
     fragment_ms: float
+    mel_range_hz: Optional[tuple] = None  # (low, high) of the mel bands of a frequency_scale mel VAE; None: FFT bins
+
+    @property
+    def frequency_axis(self) -> tuple[float, float, str]:
+        """The image's vertical extent and its label: kHz for FFT bins, band numbers for mel bands."""
+        if self.mel_range_hz is None:
+            return 0.0, self.sample_rate * self.original_db.shape[0] / self.n_fft / 1000, "kHz"
+        lo, hi = self.mel_range_hz
+        return 0.0, float(self.original_db.shape[0]), f"mel band ({lo / 1000:g}-{hi / 1000:g} kHz)"
 
     @property
     def lsd_db(self) -> float:
@@ -69,8 +80,9 @@ def reconstruct(model, waveform: Tensor) -> VaeReconstruction:
     original, decoded = LN_TO_DB * original[:, keep], LN_TO_DB * decoded[:, keep]
     lsd = (original - decoded).square().mean(dim=0).sqrt()
     first = int(centres[keep][0]) if bool(keep.any()) else 0
+    mel = (float(cfg.mel_min_hz), cfg.mel_top_hz) if cfg.frequency_scale == "mel" else None
     return VaeReconstruction(original.numpy(), decoded.numpy(), lsd.numpy(), cfg.sample_rate, cfg.stft_hop, first,
-                             cfg.n_fft, cfg.latent_dim, cfg.fragment_ms)
+                             cfg.n_fft, cfg.latent_dim, cfg.fragment_ms, mel)
 
 
 def inspect_vae(checkpoint: str | Path, audio: str | Path, start: float = 0.0, seconds: Optional[float] = None) -> VaeReconstruction:
@@ -114,8 +126,9 @@ def render_terminal(r: VaeReconstruction, width: int = 100, rows: int = 16) -> s
         return lines
 
     seconds = r.original_db.shape[1] * r.seconds_per_frame
-    nyquist = r.sample_rate * (r.original_db.shape[0] / r.n_fft) / 1000
-    head = f"{seconds:.2f} s, 0-{nyquist:.2f} kHz (bottom to top), {lo:.0f}..{hi:.0f} dB as '{SHADES}'"
+    _, top, unit = r.frequency_axis
+    rows_name = f"0-{top:.2f} kHz" if unit == "kHz" else f"{r.original_db.shape[0]} {unit}"
+    head = f"{seconds:.2f} s, {rows_name} (bottom to top), {lo:.0f}..{hi:.0f} dB as '{SHADES}'"
     out = [f"original  ({head})", *heatmap(r.original_db),
            f"reconstructed from {r.latent_dim} latent means per {r.fragment_ms:g} ms fragment", *heatmap(r.reconstructed_db),
            f"log-spectral distance: {r.lsd_db:.2f} dB (mean over {r.lsd_per_frame_db.shape[0]} frames; "
@@ -134,14 +147,14 @@ def write_png(r: VaeReconstruction, path: str | Path, title: str = "") -> None:
 
     t0 = r.first_centre / r.sample_rate
     t1 = t0 + r.original_db.shape[1] * r.seconds_per_frame
-    f1 = r.sample_rate * r.original_db.shape[0] / r.n_fft / 1000
+    f0, f1, unit = r.frequency_axis
     vmin, vmax = np.percentile(r.original_db, 2), np.percentile(r.original_db, 99.5)
     # a narrow second column holds the colour bars, so that the three panels share one time axis and width
     fig, axes = plt.subplots(3, 2, figsize=(10, 8), gridspec_kw={"height_ratios": [3, 3, 1.3], "width_ratios": [40, 1]})
     for row, db, name in ((0, r.original_db, "original"), (1, r.reconstructed_db, "reconstructed")):
         ax = axes[row, 0]
-        im = ax.imshow(db, origin="lower", aspect="auto", extent=(t0, t1, 0, f1), vmin=vmin, vmax=vmax, cmap="magma")
-        ax.set_ylabel("kHz")
+        im = ax.imshow(db, origin="lower", aspect="auto", extent=(t0, t1, f0, f1), vmin=vmin, vmax=vmax, cmap="magma")
+        ax.set_ylabel(unit)
         ax.set_title(name)
         ax.set_xlim(t0, t1)
         fig.colorbar(im, cax=axes[row, 1], label="dB")

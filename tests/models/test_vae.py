@@ -33,15 +33,18 @@ def test_active_dimensions_counts_the_latents_that_vary():
     assert active_dimensions(mean) == 3
 
 
-@pytest.mark.parametrize("frames,latent,pooling", [(8, 13, "global"), (96, 40, "global"), (8, 13, "time")])
-def test_shapes(frames, latent, pooling):
+@pytest.mark.parametrize("frames,latent,pooling,bins,scale", [(8, 13, "global", 128, "linear"), (96, 40, "global", 128, "linear"),
+                                                              (8, 13, "time", 128, "linear"), (8, 13, "global", 32, "mel"),
+                                                              (8, 13, "time", 32, "mel")])
+def test_shapes(frames, latent, pooling, bins, scale):
     torch.manual_seed(0)
-    model = ConvVae(VaeConfig(fragment_frames=frames, latent_dim=latent, channels=4, pooling=pooling))
+    model = ConvVae(VaeConfig(fragment_frames=frames, latent_dim=latent, channels=4, pooling=pooling, n_bins=bins,
+                              frequency_scale=scale))
     x = 0.1 * torch.randn(2, 7000)
     frags = model.analysis.frames(x, 160)
-    assert frags.shape == (2, int(centered_num_frames(torch.tensor(7000), 160)), 128, frames)
+    assert frags.shape == (2, int(centered_num_frames(torch.tensor(7000), 160)), bins, frames)
     out = model(frags[0, :5])
-    assert out["recon"].shape == (5, 128, frames)
+    assert out["recon"].shape == (5, bins, frames)
     assert out["mean"].shape == out["logvar"].shape == out["z"].shape == (5, latent)
     assert model.encode_frames(x, 160).shape == (2, frags.shape[1], latent)
     # sample=False decodes the mean: deterministic
@@ -69,3 +72,55 @@ def test_bad_model_options_are_refused():
                        ({"norm_std": [1.0] * 3}, "norm_std")):
         with pytest.raises(UserError, match=words):
             VaeConfig(**bad).check()
+
+
+def _htk_mel(hz):
+    return 2595.0 * math.log10(1.0 + hz / 700.0)
+
+
+def test_mel_fragments_are_the_log_power_of_triangular_mel_bands():
+    """frequency_scale mel against a plain loop: window each sub-frame, |DFT|^2 of every bin, weight by the
+    triangle between mel-spaced edges, sum, ln(. + floor)."""
+    cfg = VaeConfig(n_bins=32, frequency_scale="mel", mel_min_hz=50.0, mel_max_hz=7600.0).check()
+    analysis = ConvVae(cfg).analysis
+    g = torch.Generator().manual_seed(3)
+    chunk = 0.2 * torch.randn(cfg.fragment_span, generator=g, dtype=torch.float64)
+    got = analysis.log_power(chunk.float())
+    assert got.shape == (32, 8)
+    lo, hi = _htk_mel(50.0), _htk_mel(7600.0)
+    edges = [700.0 * (10 ** ((lo + (hi - lo) * i / 33) / 2595.0) - 1.0) for i in range(34)]
+    window = analysis.window.double()
+    n = torch.arange(cfg.n_fft, dtype=torch.float64)
+    for k in range(8):
+        frame = chunk[k * cfg.stft_hop : k * cfg.stft_hop + cfg.n_fft] * window
+        for band in (0, 7, 31):
+            a, c, b = edges[band], edges[band + 1], edges[band + 2]
+            energy = 0.0
+            for j in range(cfg.n_fft // 2 + 1):
+                f = j * cfg.sample_rate / cfg.n_fft
+                w = max(0.0, min((f - a) / (c - a), (b - f) / (b - c)))
+                if w:
+                    re = float((frame * torch.cos(2 * math.pi * j * n / cfg.n_fft)).sum())
+                    im = float((frame * torch.sin(2 * math.pi * j * n / cfg.n_fft)).sum())
+                    energy += w * (re * re + im * im)
+            assert float(got[band, k]) == pytest.approx(math.log(energy + cfg.log_floor), rel=1e-4, abs=1e-4)
+    # a 1 kHz tone lands in the band whose centre is nearest to 1 kHz
+    t = torch.arange(cfg.fragment_span) / cfg.sample_rate
+    tone = analysis.log_power(torch.sin(2 * math.pi * 1000 * t))
+    nearest = min(range(32), key=lambda i: abs(edges[i + 1] - 1000.0))
+    assert set(tone.argmax(0).tolist()) == {nearest}
+
+
+def test_mel_options_are_checked():
+    with pytest.raises(UserError, match="frequency_scale"):
+        VaeConfig(frequency_scale="bark").check()
+    # 128 mel bands from 0 Hz: the lowest are narrower than the 62.5 Hz between FFT bins
+    with pytest.raises(UserError, match="fall between two of the 129 FFT bins"):
+        VaeConfig(frequency_scale="mel").check()
+    with pytest.raises(UserError, match="mel_min_hz < mel_max_hz"):
+        VaeConfig(n_bins=32, frequency_scale="mel", mel_min_hz=4000.0, mel_max_hz=3000.0).check()
+    with pytest.raises(UserError, match="mel_min_hz < mel_max_hz"):
+        VaeConfig(n_bins=32, frequency_scale="mel", mel_max_hz=9000.0).check()
+    # a linear VAE's config (no mel keys: every checkpoint written before the option) still reads as linear
+    old = {k: v for k, v in VaeConfig().to_dict().items() if not k.startswith(("mel_", "frequency"))}
+    assert VaeConfig.from_dict(old).frequency_scale == "linear"
