@@ -10,7 +10,7 @@
 #   bash egs/vae/run.sh --vae-train-rate 8000 --tag-suffix _bl8k   # VAEs of band-limited LibriSpeech (FSDD's band)
 #
 # Stages: 0 prepare LibriSpeech (17 training speakers; 1970 and 2136 held out), 1 prepare FSDD (train 4 speakers,
-# test theo), 2 train VAE-13 (25 ms) and VAE-40 (300 ms), 3 extract FSDD features (each feature in each storage
+# test theo), 2 train VAE-13 (25 ms), VAE-13 on mel bands and VAE-40 (300 ms), 3 extract FSDD features (each feature in each storage
 # of --storages), 4 storage report (exp/storage.md, from the files written), 5 train the MLPs (vae13, vae40,
 # mfcc), 6 evaluate (whole clips, --snr), 7 score (95% CI; paired bootstrap against mfcc), 8 reconstruction of
 # held-out LibriSpeech speakers (inspect-vae: log-spectral distance, figure), 9 optional ASR comparison
@@ -31,9 +31,10 @@ classify_corpus=fsdd              # fsdd | speechcommands
 speechcommands_dir=download/speechcommands
 test_speakers=theo
 ls_test_speakers=1970,2136
-vae_configs="vae13:../../recipes/vae_librispeech_25ms.yaml vae40:../../recipes/vae_librispeech_300ms.yaml"
+# vae13 and vae40: the paper's VAEs; vae13mel: VAE-13 on 32 mel bands with a KL weight of 0.01 (RESULTS.md)
+vae_configs="vae13:../../recipes/vae_librispeech_25ms.yaml vae13mel:../../recipes/vae_librispeech_25ms_mel.yaml vae40:../../recipes/vae_librispeech_300ms.yaml"
 mlp_config=                       # default: ../../recipes/vae_${classify_corpus}_mlp.yaml
-features="vae13 vae40 mfcc"       # the MLP runs (stage 5-7); mfcc is the baseline
+features="vae13 vae13mel vae40 mfcc"  # the MLP runs (stage 5-7); mfcc is the baseline
 seeds="0 1"                       # an MLP per feature and seed (training seed and initialisation): 2 fit the CPU budget
 storages="float32 float16 lilcom" # stage 3, for every feature; fbank (80) is added as today's reference
 extract_splits="train test"

@@ -124,3 +124,21 @@ def test_mel_options_are_checked():
     # a linear VAE's config (no mel keys: every checkpoint written before the option) still reads as linear
     old = {k: v for k, v in VaeConfig().to_dict().items() if not k.startswith(("mel_", "frequency"))}
     assert VaeConfig.from_dict(old).frequency_scale == "linear"
+
+
+@pytest.mark.parametrize("name", ["vae_librispeech_25ms", "vae_librispeech_25ms_time", "vae_librispeech_25ms_mel",
+                                  "vae_librispeech_300ms"])
+def test_the_recipes_build_the_model_they_describe(name):
+    import pathlib
+
+    import yaml
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "recipes" / f"{name}.yaml"
+    raw = yaml.safe_load(path.read_text())
+    cfg = VaeConfig.from_dict(raw)
+    assert cfg.pooling == raw.get("pooling", "global") and cfg.latent_dim == raw["latent_dim"]
+    model = ConvVae(cfg)
+    frags = model.analysis.frames(0.1 * torch.randn(1, 4000), 160)
+    assert model(frags[0, :2])["recon"].shape == (2, cfg.n_bins, cfg.fragment_frames)
+    if name.endswith("_mel"):
+        assert cfg.frequency_scale == "mel" and cfg.n_bins == 32 and model.analysis.mel.shape == (129, 32)
