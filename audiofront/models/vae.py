@@ -87,6 +87,12 @@ class VaeConfig:
         if self.frequency_scale == "linear" and self.n_bins > self.n_fft // 2 + 1:
             raise UserError(f"vae: n_bins ({self.n_bins}) must be <= n_fft // 2 + 1 ({self.n_fft // 2 + 1})")
         if self.frequency_scale == "mel":
+            for name in ("mel_min_hz", "mel_max_hz"):
+                v = getattr(self, name)
+                if v is None and name == "mel_max_hz":  # the Nyquist frequency
+                    continue
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise UserError(f"vae: {name} must be a frequency in Hz, got {v!r}")
             top = self.mel_top_hz
             if not (0 <= self.mel_min_hz < top <= self.sample_rate / 2):
                 raise UserError(f"vae: mel bands need 0 <= mel_min_hz < mel_max_hz <= {self.sample_rate / 2:g} Hz, "

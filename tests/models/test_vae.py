@@ -121,6 +121,8 @@ def test_mel_options_are_checked():
         VaeConfig(n_bins=32, frequency_scale="mel", mel_min_hz=4000.0, mel_max_hz=3000.0).check()
     with pytest.raises(UserError, match="mel_min_hz < mel_max_hz"):
         VaeConfig(n_bins=32, frequency_scale="mel", mel_max_hz=9000.0).check()
+    with pytest.raises(UserError, match="mel_min_hz must be a frequency in Hz, got '20'"):
+        VaeConfig(n_bins=32, frequency_scale="mel", mel_min_hz="20").check()
     # a linear VAE's config (no mel keys: every checkpoint written before the option) still reads as linear
     old = {k: v for k, v in VaeConfig().to_dict().items() if not k.startswith(("mel_", "frequency"))}
     assert VaeConfig.from_dict(old).frequency_scale == "linear"
