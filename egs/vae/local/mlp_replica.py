@@ -2,7 +2,8 @@
 settings cheaply and without the test speaker: one training speaker is held out as dev, the others are trained
 on. Frames of a random window (``--window`` frames; a shorter clip whole, its padding masked) -> the recipe's
 frame-level feature norm -> the MLP on the [mean, std] summary; Adam with one-cycle as the trainer's recipe. Each
-variant is one seed of a few seconds, against the recipe's minutes (its frontend runs on every window).
+variant is one seed of a few seconds, against the recipe's minutes (its frontend runs on every window);
+``--seeds N`` runs each cell N times (mean ± std).
 
     cd egs/vae && python local/mlp_replica.py --features "mfcc vae13 vae40" --dev-speaker yweweler
 
@@ -92,10 +93,16 @@ def main() -> None:
     parser.add_argument("--dev-speaker", default="yweweler", help="a training speaker, held out as dev")
     parser.add_argument("--exp", default="exp/features")
     parser.add_argument("--label", default="digit")
+    parser.add_argument("--seeds", type=int, default=1, help="runs per cell (seeds 0..N-1): their mean ± std")
+    parser.add_argument("--variants", default="", help="only these rows (comma-separated names); default all")
     args = parser.parse_args()
     torch.set_num_threads(1)
     feats = args.features.split()
-    table = {name: [] for name in VARIANTS}
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in wanted if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"--variants: unknown {unknown}; known: {list(VARIANTS)}")
+    table = {name: [] for name in (wanted or VARIANTS)}
     for feat in feats:
         clips = load(feat, args.exp, args.label)
         train = [c for c in clips if c[2] != args.dev_speaker]
@@ -103,12 +110,13 @@ def main() -> None:
         if not dev:
             raise SystemExit(f"no training clip of speaker {args.dev_speaker!r}")
         classes = sorted({y for _, y, _ in train})
-        for name, kw in VARIANTS.items():
-            table[name].append(run(train, dev, classes, **kw))
+        for name in table:
+            accs = torch.tensor([run(train, dev, classes, seed=seed, **VARIANTS[name]) for seed in range(args.seeds)])
+            table[name].append((float(accs.mean()), float(accs.std()) if args.seeds > 1 else 0.0))
     print(f"| dev accuracy on {args.dev_speaker} | " + " | ".join(feats) + " |")
     print("|---|" + "---:|" * len(feats))
     for name, accs in table.items():
-        print(f"| {name} | " + " | ".join(f"{a:.1f}" for a in accs) + " |")
+        print(f"| {name} | " + " | ".join(f"{m:.1f} ± {sd:.1f}" if args.seeds > 1 else f"{m:.1f}" for m, sd in accs) + " |")
 
 
 if __name__ == "__main__":
