@@ -19,15 +19,17 @@ import torch
 
 
 @functools.lru_cache(maxsize=None)
-def tiny_vae_checkpoint(fragment_frames: int = 8, latent_dim: int = 5, feature_hop: int = 160) -> str:
-    """Path of a small random VAE checkpoint (4 channels), the same weights for the same arguments."""
+def tiny_vae_checkpoint(fragment_frames: int = 8, latent_dim: int = 5, feature_hop: int = 160, mel: bool = False) -> str:
+    """Path of a small random VAE checkpoint (4 channels), the same weights for the same arguments; ``mel``: 32 mel
+    bands (``frequency_scale: mel``) instead of 128 FFT bins."""
     from audiofront.models.vae import ConvVae, VaeConfig
     from audiofront.training.checkpoint import save_checkpoint
 
     g = torch.Generator().manual_seed(fragment_frames * 1000 + latent_dim)
-    bins = 128
+    bins = 32 if mel else 128
     config = VaeConfig(
         latent_dim=latent_dim, channels=4, fragment_frames=fragment_frames, feature_hop=feature_hop,
+        n_bins=bins, frequency_scale="mel" if mel else "linear",
         # ln power of speech at [-1, 1] scale lies around -10 .. 0: a plausible, bin-dependent normalisation
         norm_mean=[float(v) for v in (-4.0 - 4.0 * torch.linspace(0, 1, bins))],
         norm_std=[float(v) for v in (2.0 + torch.rand(bins, generator=g))],
@@ -45,7 +47,7 @@ def tiny_vae_checkpoint(fragment_frames: int = 8, latent_dim: int = 5, feature_h
     }
     folder = Path(tempfile.gettempdir()) / f"audiofront-tests-{os.getuid()}"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"tiny-vae-{fragment_frames}-{latent_dim}-{feature_hop}-{os.getpid()}.pt"
+    path = folder / f"tiny-vae-{fragment_frames}-{latent_dim}-{feature_hop}{'-mel' if mel else ''}-{os.getpid()}.pt"
     save_checkpoint(ckpt, path)
     atexit.register(_remove, path)  # one file per test process, gone when it ends
     return str(path)

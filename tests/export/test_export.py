@@ -39,6 +39,7 @@ CASES = {
     "wav2vec[40ms]": ("wav2vec", {"channels": 8, "variant": "40ms"}),
     # a trained model's frontend (tests/vae_fixtures.py: a tiny random VAE checkpoint)
     "vae": ("vae", {"checkpoint": tiny_vae_checkpoint()}),
+    "vae[mel]": ("vae", {"checkpoint": tiny_vae_checkpoint(mel=True)}),
 }
 FORMATS = ("onnx", "torchscript")
 

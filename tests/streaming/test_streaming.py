@@ -40,9 +40,11 @@ CASES = [
     # fragments at a hop of 50 ms
     ("vae", {"checkpoint": tiny_vae_checkpoint()}),
     ("vae", {"checkpoint": tiny_vae_checkpoint(fragment_frames=96, feature_hop=800)}),
+    ("vae", {"checkpoint": tiny_vae_checkpoint(mel=True)}),
 ]
 IDS = [name + "".join(f"-{k}={v}" for k, v in opts.items() if k not in ("channels", "n_fft", "checkpoint"))
-       + ("-300ms" if opts.get("checkpoint", "").count("-96-") else "") for name, opts in CASES]
+       + ("-300ms" if opts.get("checkpoint", "").count("-96-") else "") + ("-mel" if opts.get("checkpoint", "").count("-mel-") else "")
+       for name, opts in CASES]
 
 
 @pytest.fixture(scope="module")
