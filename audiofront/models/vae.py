@@ -169,11 +169,9 @@ class FragmentAnalysis(nn.Module):
         c = self.cfg
         frames = chunks.unfold(-1, c.n_fft, c.stft_hop) * self.window.to(chunks.dtype)  # [..., K, n_fft]
         spec = torch.fft.rfft(frames, n=c.n_fft, dim=-1)
-        if self.mel is None:
-            spec = spec[..., : c.n_bins]
         power = spec.real.square() + spec.imag.square()
-        if self.mel is not None:
-            power = power @ self.mel.to(power.dtype)
+        # the first n_bins FFT bins, or the mel bands summed from all of them
+        power = power[..., : c.n_bins] if self.mel is None else power @ self.mel.to(power.dtype)
         return torch.log(power + c.log_floor).transpose(-1, -2)
 
     def normalise(self, logp: Tensor) -> Tensor:

@@ -52,7 +52,7 @@ def main() -> None:
         mean, std = logp.mean(dim=(0, 2)), logp.std(dim=(0, 2)).clamp(min=1e-4)
         analysis = FragmentAnalysis(VaeConfig(frequency_scale=scale, n_bins=int(bins), norm_mean=mean.tolist(),
                                               norm_std=std.tolist()).check())
-        x = ((logp - mean[:, None]) / std[:, None]).flatten(1)
+        x = analysis.normalise(logp).flatten(1)
         centre = x.mean(0)
         _, s, v = torch.pca_lowrank(x - centre, q=args.components + 10, center=False)
         kept = float(s[: args.components].square().sum() / (x - centre).square().sum())
