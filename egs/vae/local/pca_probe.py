@@ -54,6 +54,7 @@ def main() -> None:
                                               norm_std=std.tolist()).check())
         x = analysis.normalise(logp).flatten(1)
         centre = x.mean(0)
+        torch.manual_seed(0)  # pca_lowrank sketches with random vectors: the same basis on every run
         _, s, v = torch.pca_lowrank(x - centre, q=args.components + 10, center=False)
         kept = float(s[: args.components].square().sum() / (x - centre).square().sum())
         basis = v[:, : args.components]
