@@ -80,6 +80,44 @@ def test_mlp_input_norm_standardises_the_summary():
     assert seen[False].mean() > 10  # without it the summary keeps the features' scale
 
 
+def test_segment_means_match_adaptive_pooling_of_each_clip():
+    import pytest
+
+    from audiofront.models.mlp import masked_segment_means
+
+    torch.manual_seed(0)
+    feats = torch.randn(5, 23, 3)
+    lengths = torch.tensor([23, 17, 4, 2, 1])  # shorter than the 4 segments too: frames repeat, no empty span
+    padded = feats.clone()
+    for b, n in enumerate(lengths.tolist()):
+        padded[b, n:] = 1e6  # padding must not leak into any span
+    got = masked_segment_means(padded, lengths, 4)
+    assert got.shape == (5, 12)
+    for b, n in enumerate(lengths.tolist()):
+        ref = torch.nn.functional.adaptive_avg_pool1d(feats[b, :n].T[None], 4)[0].T  # [4, D], the plain reference
+        assert torch.allclose(got[b].reshape(4, 3), ref, atol=1e-5), b
+    with pytest.raises(ValueError, match="summary"):
+        from audiofront.models.mlp import MLPConfig
+
+        MLPConfig(summary="median")
+    with pytest.raises(ValueError, match="segments"):
+        MLPConfig(summary="segments", segments=0)
+
+
+def test_mlp_segments_summary_keeps_the_order_of_the_frames():
+    from audiofront.models.mlp import MLP
+
+    torch.manual_seed(0)
+    feats = torch.randn(2, 12, 3)
+    backwards = feats.flip(1)
+    lens = torch.full((2,), 12)
+    ordered = MLP(input_dim=3, hidden=8, layers=1, dropout=0.0, summary="segments", segments=3).eval()
+    assert ordered.body[0].in_features == 9
+    assert not torch.allclose(ordered(feats, lens), ordered(backwards, lens), atol=1e-4)
+    orderless = MLP(input_dim=3, hidden=8, layers=1, dropout=0.0).eval()  # mean and std: the order is lost
+    assert torch.allclose(orderless(feats, lens), orderless(backwards, lens), atol=1e-5)
+
+
 def test_feature_masking_masks_and_keeps_shape():
     torch.manual_seed(0)
     m = FeatureMasking(time_masks=2, time_width=5, freq_masks=2, freq_width=3)

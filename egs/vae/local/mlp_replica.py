@@ -27,6 +27,12 @@ VARIANTS = {
     "no frame-level feature norm": {"norm": "none"},
     "summary standardised": {"input_norm": True},
     "60 epochs": {"epochs": 60},
+    # the MLP's summary=segments (audiofront/models/mlp.py), with the summary standardised as the recipe does
+    "3 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 3},
+    "4 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 4},
+    "6 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 6},
+    "8 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 8},
+    "10 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 10},
 }
 
 
@@ -48,12 +54,14 @@ def batch(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     return out, torch.tensor([x.shape[0] for x in xs])
 
 
-def run(train, dev, classes, norm="batch", input_norm=False, lr=3e-3, epochs=20, window=50, seed=0) -> float:
+def run(train, dev, classes, norm="batch", input_norm=False, lr=3e-3, epochs=20, window=50, seed=0,
+        summary="mean_std", segments=4) -> float:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     dim = train[0][0].shape[1]
     fnorm = FeatureNorm(norm, dim)
-    mlp = MLP(input_dim=dim, hidden=100, layers=2, dropout=0.2, input_norm=input_norm)
+    mlp = MLP(input_dim=dim, hidden=100, layers=2, dropout=0.2, input_norm=input_norm, summary=summary,
+              segments=segments)
     head = torch.nn.Linear(100, len(classes))
     opt = torch.optim.AdamW(list(mlp.parameters()) + list(head.parameters()), lr=lr, weight_decay=1e-2)
     per_epoch = len(train) // 32
