@@ -83,7 +83,7 @@ def test_mlp_input_norm_standardises_the_summary():
 def test_segment_means_match_adaptive_pooling_of_each_clip():
     import pytest
 
-    from audiofront.models.mlp import masked_segment_means
+    from audiofront.models.mlp import MLPConfig, masked_segment_means
 
     torch.manual_seed(0)
     feats = torch.randn(5, 23, 3)
@@ -97,8 +97,6 @@ def test_segment_means_match_adaptive_pooling_of_each_clip():
         ref = torch.nn.functional.adaptive_avg_pool1d(feats[b, :n].T[None], 4)[0].T  # [4, D], the plain reference
         assert torch.allclose(got[b].reshape(4, 3), ref, atol=1e-5), b
     with pytest.raises(ValueError, match="summary"):
-        from audiofront.models.mlp import MLPConfig
-
         MLPConfig(summary="median")
     with pytest.raises(ValueError, match="segments"):
         MLPConfig(summary="segments", segments=0)
