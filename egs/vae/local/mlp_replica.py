@@ -28,11 +28,7 @@ VARIANTS = {
     "summary standardised": {"input_norm": True},
     "60 epochs": {"epochs": 60},
     # the MLP's summary=segments (audiofront/models/mlp.py), with the summary standardised as the recipe does
-    "3 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 3},
-    "4 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 4},
-    "6 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 6},
-    "8 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 8},
-    "10 segments (standardised)": {"input_norm": True, "summary": "segments", "segments": 10},
+    **{f"{n} segments (standardised)": {"input_norm": True, "summary": "segments", "segments": n} for n in (3, 4, 6, 8, 10)},
 }
 
 
