@@ -547,6 +547,7 @@ class Trainer:
             group["lr"] = lr
         scheduler._last_lr = lrs
 
+    @torch.no_grad()  # Task.valid_stats promises no grad: without it every batch built an unused autograd graph
     def validate(self, model: nn.Module, loader: Any, device: torch.device, info: ddp.DistInfo, use_amp: bool) -> dict[str, float]:
         """Example-weighted mean of ``task.valid_stats`` over the validation set (all ranks)."""
         was_training = model.training

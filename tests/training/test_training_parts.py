@@ -201,3 +201,34 @@ def test_load_model_rebuilds_the_trained_model(tmp_path):
     with pytest.raises(ValueError, match="not an audiofront training checkpoint"):
         torch.save({"weights": 1}, tmp_path / "bad.pt")
         load_model(tmp_path / "bad.pt")
+
+
+def test_validation_runs_in_eval_mode_without_grad_and_restores_training_mode():
+    # Task.valid_stats is promised eval mode and no autograd graph; the trainer must keep that promise
+    from audiofront.tasks.base import Task
+    from audiofront.training.ddp import DistInfo
+    from audiofront.training.trainer import Trainer
+
+    seen = []
+
+    class Probe(Task):
+        name = "probe"
+
+        def build_model(self):
+            return torch.nn.Linear(2, 1)
+
+        def train_loader(self, world_size=1, rank=0):
+            return []
+
+        def loss(self, model, batch):
+            out = model(batch).mean()
+            seen.append((torch.is_grad_enabled(), model.training, out.requires_grad))
+            return out, {}
+
+    model = torch.nn.Linear(2, 1).train()
+    trainer = Trainer(Probe({}), TrainConfig(exp_dir="unused", progress=False, tensorboard=False, device="cpu"))
+    stats = trainer.validate(model, [torch.ones(3, 2), torch.zeros(1, 2)], torch.device("cpu"), DistInfo(), False)
+    assert seen == [(False, False, False)] * 2
+    assert model.training  # back in training mode afterwards
+    want = (model(torch.ones(3, 2)).mean() + model(torch.zeros(1, 2)).mean()) / 2  # batch_size 1 each by default
+    assert stats["loss"] == pytest.approx(float(want))
