@@ -25,7 +25,12 @@ def main(
     batch_seconds: float = typer.Option(60.0, "--batch-seconds", help="audio per frontend call"),
     device: str = typer.Option("cpu", "--device", help="torch device that runs the frontend"),
     num_threads: int = typer.Option(0, "--num-threads", help="torch CPU threads (0: torch's default)"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="replace features of this manifest already in --out-dir that were made otherwise (the same request "
+             "again is kept without computing)"),
 ) -> None:
+    """Features of a frontend for every cut (multi-channel audio mixed down to mono, other rates resampled)."""
     from ..data.extract import extract_features
     from ..utils.conf import parse_conf
     from ..utils.device import set_num_threads
@@ -35,10 +40,16 @@ def main(
         set_num_threads(num_threads)
         out = extract_features(
             cuts, out_dir, frontend=frontend, frontend_conf=parse_conf(frontend_conf), storage=storage,
-            batch_seconds=batch_seconds, device=device,
+            batch_seconds=batch_seconds, device=device, overwrite=overwrite,
         )
     except ValueError as e:  # UserError, and the ValueErrors of frontend configs: one line, exit 2
         raise UserError(f"extract: {e}") from None
+    if out.reused:
+        Console().print(f"extract: {out.cuts_path} already holds these {frontend} features of {cuts} (same input, "
+                        f"config and storage): kept, nothing computed")
+        return
+    for rate, n in sorted(out.resampled.items()):
+        console.print(f"note: {n} cut(s) at {rate} Hz resampled to the frontend's rate")
     if out.skipped:
         console.print(f"[yellow]extract: {len(out.skipped)} cut(s) too short for one frame were left out "
                       f"(listed in {out.cuts_path.parent}/*_skipped.txt)[/yellow]")

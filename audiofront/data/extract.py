@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -49,6 +49,8 @@ class ExtractResult:
     num_frames: int
     dim: int
     skipped: list  # ids of cuts too short for a single frame (listed in ``*_skipped.txt``)
+    resampled: dict = field(default_factory=dict)  # {source rate: cuts} resampled to the frontend's rate
+    reused: bool = False  # the same features of the same manifest were already there: nothing was computed
 
 
 def _stem(path: Path) -> str:
@@ -59,15 +61,87 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
+def _storage_path(storage: str, out_dir: Path, name: str) -> Path:
+    """Where the arrays go: ``NAME.lca`` (lilcom) or the folder ``NAME/`` of ``.npy`` files. Built from the
+    whole name, not ``with_suffix``: a dotted manifest name (``my.set_cuts_all``) must not lose its tail and
+    share one file with every other frontend's features."""
+    return out_dir / (f"{name}.lca" if storage == "lilcom" else name)
+
+
 def _writer(storage: str, path: Path):
+    """A lhotse writer into ``path`` (a name ending in ``.lca``, which lhotse keeps, or a folder)."""
     from lhotse import LilcomChunkyWriter, NumpyFilesWriter
 
     if storage == "lilcom":
-        return LilcomChunkyWriter(path.with_suffix(".lca"), mode="w")
+        return LilcomChunkyWriter(path, mode="w")
     if storage in ("numpy", "float32", "float16"):
         # HDF5 would need h5py; one .npy file per cut needs nothing, and keeps the array's dtype
         return NumpyFilesWriter(path)
     raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _weights_sha256(fe) -> str:
+    """A fingerprint of the frontend's parameters and buffers: a VAE retrained into the same checkpoint path has
+    the same config but not the same features."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(fe.state_dict().items()):
+        h.update(name.encode())
+        t = t.detach().cpu()
+        h.update(t.to(torch.float64 if t.is_floating_point() else torch.int64).contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _replace(new: Path, final: Path) -> None:
+    """Move the finished arrays ``new`` to ``final``, replacing what an earlier run left there (a file or a
+    folder) only now that the new ones are complete."""
+    import shutil
+
+    if final.is_dir() and not final.is_symlink():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+        new.rename(final)
+        shutil.rmtree(old)
+    else:
+        os.replace(new, final)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def _earlier_run(meta_path: Path, meta: dict) -> Optional[str]:
+    """``None`` when the output manifest holds features of exactly this request (same input manifest, frontend,
+    config and storage), else what differs (or that the earlier run's record is missing)."""
+    try:
+        old = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return f"there is no readable record of how they were made ({meta_path.name})"
+    for key, what in (("input_sha256", "the input manifest"), ("frontend", "the frontend"), ("config", "the frontend's config"),
+                      ("weights_sha256", "the frontend's weights"), ("storage", "the storage")):
+        if key not in old:
+            return f"{meta_path.name} has no record of {what} (an older audiofront wrote it)"
+        if old[key] != meta[key]:
+            return f"{what} differs"
+    return None
 
 
 def _check_storage_keys(cuts, storage_dir: Path) -> None:
@@ -99,8 +173,18 @@ def extract_features(
     storage: str = "lilcom",
     batch_seconds: float = 60.0,
     device: str = "cpu",
+    overwrite: bool = False,
 ) -> ExtractResult:
-    """Compute and store the features of every cut in ``cuts_path``; returns where they went."""
+    """Compute and store the features of every cut in ``cuts_path``; returns where they went.
+
+    Multi-channel cuts are mixed down to mono (the mean of the channels, as the training datasets do), and
+    cuts at another rate than the frontend's are resampled (counted in ``resampled``).
+
+    Run again on the same manifest into the same ``out_dir``: when the frontend, its config, the storage and the
+    input manifest's bytes are those of the earlier run, nothing is computed (``reused``; a stage that was
+    stopped part-way re-runs cheaply); when anything differs the run is refused unless ``overwrite``. New arrays
+    are written under a temporary name and replace the old ones only once complete, so a run that fails leaves
+    the earlier features and their manifest as they were."""
     import torch
     from lhotse import CutSet
     from lhotse.features.base import Features
@@ -129,6 +213,23 @@ def extract_features(
     if storage != "lilcom":
         _check_storage_keys(cuts, out_dir / name)
     fe = build_frontend(frontend, **(frontend_conf or {}))
+    meta = {"frontend": frontend, "config": fe.config.to_dict(), "frame_shift": fe.frame_shift, "output_dim": fe.output_dim,
+            "storage": storage, "input": str(cuts_path), "input_sha256": _sha256(cuts_path),
+            "weights_sha256": _weights_sha256(fe)}
+    meta = json.loads(json.dumps(meta, default=str))  # as it reads back from the file (tuples become lists)
+    meta_path = out_dir / f"{name}_frontend.json"
+    final_storage = _storage_path(storage, out_dir, name)
+    if out_cuts_path.exists() and not overwrite:
+        differs = _earlier_run(meta_path, meta)
+        if differs is not None:
+            raise UserError(f"{out_cuts_path} already holds {frontend} features of {cuts_path.name} and {differs}; "
+                            f"use another --out-dir, or --overwrite to replace them")
+        kept = read_cuts(out_cuts_path, "the earlier features")
+        frames = sum(c.features.num_frames for c in kept)
+        dim = kept[0].features.num_features if len(kept) else fe.output_dim
+        skipped_file = out_dir / f"{name}_skipped.txt"
+        skipped = [line.split("\t")[0] for line in skipped_file.read_text().splitlines()] if skipped_file.exists() else []
+        return ExtractResult(out_cuts_path, final_storage, len(kept), frames, dim, skipped, reused=True)
     try:
         fe = fe.to(torch_device).eval()
     except (RuntimeError, AssertionError) as e:  # e.g. --device cuda on a machine without one
@@ -136,70 +237,87 @@ def extract_features(
     sr = fe.sample_rate
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    done, skipped, total_frames = [], [], 0
-    with _writer(storage, out_dir / name) as writer, torch.inference_mode():
+    done, skipped, total_frames, resampled = [], [], 0, {}
 
-        def flush(batch):
-            nonlocal total_frames
-            audio = [_load(c)[0] for c in batch]  # mono: channel 0 of each cut
-            lengths = torch.tensor([a.shape[0] for a in audio])
-            padded = torch.zeros(len(audio), int(lengths.max()))
-            for i, a in enumerate(audio):
-                padded[i, : a.shape[0]] = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-            feats, n_frames = fe(padded.to(device), lengths, sample_rate=sr)
-            feats = feats.float().cpu().numpy()
-            if storage == "float16":
-                feats = feats.astype(np.float16)
-            for i, cut in enumerate(batch):
-                n = int(n_frames[i])
-                if n == 0:
-                    skipped.append(cut.id)
-                    continue
-                key = writer.write(cut.id, feats[i, :n])
-                cut.features = Features(
-                    type=frontend,
-                    num_frames=n,
-                    num_features=int(feats.shape[-1]),
-                    frame_shift=fe.frame_shift / sr,
-                    sampling_rate=sr,
-                    start=cut.start,
-                    duration=cut.duration,
-                    storage_type=writer.name,
-                    storage_path=str(writer.storage_path),
-                    storage_key=key,
-                    recording_id=cut.recording_id if cut.has_recording else None,
-                    channels=cut.channel,
-                )
-                done.append(cut)
-                total_frames += n
-
-        batch, seconds = [], 0.0
-        for cut in cuts:
-            if cut.sampling_rate != sr:
-                cut = cut.resample(sr)
-            if cut.num_samples < fe.min_samples:  # no frame at all: listed, not fatal
+    def flush(writer, batch):
+        nonlocal total_frames
+        # mono, as the models see it in training: the mean of the channels
+        audio = [a.mean(axis=0) if a.ndim == 2 else a for a in (_load(c) for c in batch)]
+        lengths = torch.tensor([a.shape[0] for a in audio])
+        padded = torch.zeros(len(audio), int(lengths.max()))
+        for i, a in enumerate(audio):
+            padded[i, : a.shape[0]] = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+        feats, n_frames = fe(padded.to(device), lengths, sample_rate=sr)
+        feats = feats.float().cpu().numpy()
+        if storage == "float16":
+            feats = feats.astype(np.float16)
+        for i, cut in enumerate(batch):
+            n = int(n_frames[i])
+            if n == 0:
                 skipped.append(cut.id)
                 continue
-            batch.append(cut)
-            seconds += cut.duration
-            if seconds >= batch_seconds:
-                flush(batch)
-                batch, seconds = [], 0.0
-        if batch:
-            flush(batch)
-        storage_path = Path(writer.storage_path)
+            key = writer.write(cut.id, feats[i, :n])
+            cut.features = Features(
+                type=frontend,
+                num_frames=n,
+                num_features=int(feats.shape[-1]),
+                frame_shift=fe.frame_shift / sr,
+                sampling_rate=sr,
+                start=cut.start,
+                duration=cut.duration,
+                storage_type=writer.name,
+                storage_path=str(final_storage),  # where the arrays will be once complete
+                storage_key=key,
+                recording_id=cut.recording_id if cut.has_recording else None,
+                channels=cut.channel,
+            )
+            done.append(cut)
+            total_frames += n
 
-    if skipped:
-        with atomic_path(out_dir / f"{name}_skipped.txt") as tmp:
+    # the arrays go to a temporary name first: an earlier run's stay usable until the new ones are complete
+    partial = final_storage.with_name(f".{final_storage.name}.partial-{os.getpid()}" + (".lca" if storage == "lilcom" else ""))
+    try:
+        with _writer(storage, partial) as writer, torch.inference_mode():
+            if Path(writer.storage_path) != partial:
+                raise AssertionError(f"lhotse writes {writer.storage_path}, expected {partial}")  # a bug, not bad input
+            batch, seconds = [], 0.0
+            for cut in cuts:
+                if cut.sampling_rate != sr:
+                    resampled[cut.sampling_rate] = resampled.get(cut.sampling_rate, 0) + 1
+                    cut = cut.resample(sr)
+                if cut.num_samples < fe.min_samples:  # no frame at all: listed, not fatal
+                    skipped.append(cut.id)
+                    continue
+                batch.append(cut)
+                seconds += cut.duration
+                if seconds >= batch_seconds:
+                    flush(writer, batch)
+                    batch, seconds = [], 0.0
+            if batch:
+                flush(writer, batch)
+    except BaseException:
+        _remove(partial)  # our own unfinished temporary; an earlier run's files are untouched
+        raise
+
+    # An earlier manifest is moved aside before its arrays are replaced: a crash in between leaves no manifest
+    # (the next run computes again), never one that points into the wrong arrays.
+    aside = None
+    if out_cuts_path.exists():
+        aside = out_cuts_path.with_name(f".{out_cuts_path.name}.replaced-{os.getpid()}")
+        out_cuts_path.rename(aside)
+    _replace(partial, final_storage)
+    skipped_path = out_dir / f"{name}_skipped.txt"
+    if skipped or skipped_path.exists():  # an earlier run's list must not outlive its features
+        with atomic_path(skipped_path) as tmp:
             tmp.write_text("".join(f"{i}\ttoo short for one {frontend} frame\n" for i in skipped))
-    meta = {"frontend": frontend, "config": fe.config.to_dict(), "frame_shift": fe.frame_shift, "output_dim": fe.output_dim,
-            "storage": storage}
-    with atomic_path(out_dir / f"{name}_frontend.json") as tmp:
+    with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
     # the manifest last: it only exists once every feature it points to is written
     write_manifest(CutSet.from_cuts(done), out_cuts_path)
+    if aside is not None:
+        aside.unlink()
     dim = done[0].features.num_features if done else fe.output_dim
-    return ExtractResult(out_cuts_path, storage_path, len(done), total_frames, dim, skipped)
+    return ExtractResult(out_cuts_path, final_storage, len(done), total_frames, dim, skipped, resampled)
 
 
 def load_features(cut) -> np.ndarray:

@@ -91,3 +91,69 @@ def test_too_short_cut_is_listed_not_fatal(tmp_path):
     assert out.skipped == ["s1"] and out.num_cuts == 1
     assert "s1\t" in (tmp_path / "f" / "short_cuts_train_fbank_skipped.txt").read_text()
     assert list(CutSet.from_file(out.cuts_path).ids) == ["s0"]
+
+
+def _stereo_manifest(tmp_path, name):
+    """One stereo cut: a silent left channel and a tone on the right (a lhotse MultiCut)."""
+    from lhotse import Recording
+
+    from audiofront.data.manifests import write_manifest
+
+    t = np.arange(8000) / 16000
+    audio = np.stack([np.zeros_like(t), 0.5 * np.sin(2 * np.pi * 440 * t)], axis=1).astype(np.float32)
+    sf.write(tmp_path / "st.wav", audio, 16000, subtype="FLOAT")
+    cut = Recording.from_file(tmp_path / "st.wav", recording_id="st").to_cut()
+    assert cut.num_channels == 2
+    path = tmp_path / f"{name}_cuts_all.jsonl.gz"
+    write_manifest(CutSet.from_cuts([cut]), path)
+    return path, audio.mean(axis=1)
+
+
+def test_multi_channel_cuts_are_mixed_down_as_in_training(tmp_path):
+    path, mono = _stereo_manifest(tmp_path, "st")
+    out = extract_features(path, tmp_path / "f", frontend="mel", storage="float32")
+    got = load_features(next(iter(CutSet.from_file(out.cuts_path))))
+    fe = build_frontend("mel")
+    with torch.no_grad():
+        want, n = fe(torch.from_numpy(mono)[None], torch.tensor([mono.shape[0]]))
+    np.testing.assert_allclose(got, want[0, : int(n[0])].numpy(), rtol=1e-5, atol=1e-5)  # not channel 0's silence
+
+
+def test_dotted_names_keep_every_frontend_in_its_own_file(cuts_path, tmp_path):
+    dotted = tmp_path / "my.set_cuts_all.jsonl.gz"
+    dotted.write_bytes(cuts_path.read_bytes())
+    outs = {fe: extract_features(dotted, tmp_path / "f", frontend=fe) for fe in ("fbank", "mel")}
+    assert outs["fbank"].storage_path != outs["mel"].storage_path
+    assert outs["mel"].storage_path.name == "my.set_cuts_all_mel.lca"
+    source = CutSet.from_file(cuts_path).to_eager()
+    for fe, out in outs.items():
+        for cut in CutSet.from_file(out.cuts_path):
+            assert np.abs(load_features(cut) - _direct(fe, source[cut.id])).max() <= 2.0**-6 + 1e-6
+
+
+def test_a_second_run_keeps_refuses_or_replaces_and_a_failed_one_loses_nothing(cuts_path, tmp_path):
+    out_dir = tmp_path / "f"
+    first = extract_features(cuts_path, out_dir, frontend="mel", frontend_conf={"n_filters": 24})
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+
+    again = extract_features(cuts_path, out_dir, frontend="mel", frontend_conf={"n_filters": 24})
+    assert again.reused and not first.reused and (again.num_cuts, again.num_frames) == (first.num_cuts, first.num_frames)
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+
+    with pytest.raises(UserError, match=r"already holds mel features .* config differs.*--overwrite"):
+        extract_features(cuts_path, out_dir, frontend="mel", frontend_conf={"n_filters": 32})
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+
+    # --overwrite with a cut whose audio has gone: the run fails and the earlier features still load
+    cuts = CutSet.from_file(cuts_path).to_eager()
+    (tmp_path / "u1.wav").rename(tmp_path / "u1.moved")
+    with pytest.raises(UserError, match="u1"):
+        extract_features(cuts_path, out_dir, frontend="mel", frontend_conf={"n_filters": 32}, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before  # nor any temporary left behind
+    (tmp_path / "u1.moved").rename(tmp_path / "u1.wav")
+
+    new = extract_features(cuts_path, out_dir, frontend="mel", frontend_conf={"n_filters": 32}, overwrite=True)
+    assert new.dim == 32 and not new.reused
+    for cut in CutSet.from_file(new.cuts_path):
+        assert np.abs(load_features(cut) - _direct("mel", cuts[cut.id], n_filters=32)).max() <= 2.0**-6 + 1e-6
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(before)  # replaced, no leftovers
