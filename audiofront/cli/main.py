@@ -42,6 +42,16 @@ def _debug() -> bool:
     return os.environ.get("AUDIOFRONT_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _user_message(e: UserError) -> str:
+    """The message of a UserError; one raised in a DataLoader worker comes back wrapped in the worker's
+    traceback (``Caught UserError in DataLoader worker ... Original Traceback ...``): its last line is the message."""
+    text = str(e)
+    if "Original Traceback" not in text:
+        return text
+    last = text.rstrip().splitlines()[-1]
+    return last.split(": ", 1)[1] if ": " in last else last
+
+
 def _report_user_errors(fn):
     """Run a command; bad input and OS errors end in one line on stderr and a non-zero exit."""
 
@@ -52,7 +62,7 @@ def _report_user_errors(fn):
         except UserError as e:
             if _debug():
                 raise
-            typer.echo(f"error: {e}", err=True)
+            typer.echo(f"error: {_user_message(e)}", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
         except OSError as e:
             if _debug():

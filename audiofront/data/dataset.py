@@ -21,6 +21,7 @@ from lhotse import CutSet
 from torch.utils.data import Dataset
 
 from ..augment.speed_perturb import perturb, speed_factor
+from ..errors import UserError
 
 
 class AudioBatchDataset(Dataset):
@@ -63,7 +64,8 @@ class AudioBatchDataset(Dataset):
             try:
                 audio = src.load_audio()
             except Exception as e:  # noqa: BLE001 - name the cut whose audio failed, whatever the reason
-                raise RuntimeError(f"could not load audio of cut {cut.id}: {e}") from e
+                detail = " ".join(str(e).split())[:300] or type(e).__name__
+                raise UserError(f"could not load audio of cut {cut.id}: {detail}") from None
             audio = np.asarray(audio, dtype=np.float32)
             if audio.ndim == 2:
                 if audio.shape[0] != 1:

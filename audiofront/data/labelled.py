@@ -21,6 +21,8 @@ from lhotse import CutSet
 from lhotse.cut import Cut
 from torch.utils.data import Dataset
 
+from ..errors import UserError
+
 
 def cut_label(cut: Cut, key: str) -> Any:
     """The label ``key`` of a cut (supervision custom field, or ``speaker``/``text``/``language``), or None."""
@@ -126,7 +128,8 @@ class LabelledAudioDataset(Dataset):
             if audio is None:
                 audio = np.asarray(cut.load_audio(), dtype=np.float32)
         except Exception as e:  # noqa: BLE001 - name the cut whatever went wrong
-            raise RuntimeError(f"could not load audio of cut {cut.id}: {e}") from e
+            detail = " ".join(str(e).split())[:300] or type(e).__name__
+            raise UserError(f"could not load audio of cut {cut.id}: {detail}") from None
         audio = audio.mean(axis=0) if audio.ndim == 2 else audio
         audio = np.ascontiguousarray(audio)
         if self._cached_seconds + cut.duration <= self.cache_seconds:

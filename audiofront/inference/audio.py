@@ -66,7 +66,7 @@ class AudioNotes:
 
 
 def list_audio_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:
-    """The files named, and the audio files (by extension, sorted) under each directory named.
+    """The files named, and the audio files (by extension, sorted) under each directory named, each file once.
 
     A name that does not exist is kept in the list, so that reading it reports it like any other
     unreadable file; a directory without audio files is an error.
@@ -83,7 +83,14 @@ def list_audio_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:
             out.append(p)
     if not out:
         raise UserError("no audio files given")
-    return out
+    # a file named twice (or a folder and a file in it) is read once
+    seen, unique = set(), []
+    for p in out:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int) -> Audio:
@@ -144,12 +151,24 @@ def chunks(
 
 
 def unique_ids(paths: Iterable[Path]) -> list[str]:
-    """One-word ids for Kaldi ``text``: the file stem, or the path when two files share a stem."""
+    """One-word ids for Kaldi ``text``, distinct for distinct paths: the file stem; where stems clash, the path
+    without its extension; where that clashes too (``take.wav`` beside ``take.flac``), the whole path; what still
+    clashes (``a-b.wav`` beside ``a/b.wav``) gets ``_2``, ``_3``, ... in order."""
     paths = list(paths)
-    stems = [p.stem for p in paths]
-    clash = {s for s, n in Counter(stems).items() if n > 1}
-    ids = []
-    for p, s in zip(paths, stems):
-        name = str(p.with_suffix("")) if s in clash else s
-        ids.append("_".join(name.replace(os.sep, "/").strip("/").replace("/", "-").split()) or "file")
-    return ids
+
+    def word(name: str) -> str:
+        return "_".join(name.replace(os.sep, "/").strip("/").replace("/", "-").split()) or "file"
+
+    ids = [word(p.stem) for p in paths]
+    for longer in (lambda p: str(p.with_suffix("")), str):
+        clash = {i for i, n in Counter(ids).items() if n > 1}
+        ids = [word(longer(p)) if i in clash else i for p, i in zip(paths, ids)]
+    taken, out = set(), []
+    for i in ids:
+        new, k = i, 1
+        while new in taken:
+            k += 1
+            new = f"{i}_{k}"
+        taken.add(new)
+        out.append(new)
+    return out

@@ -15,8 +15,9 @@ def load_task_model(checkpoint: str | os.PathLike, device: str, task_name: str, 
     """``(task, model)`` of ``checkpoint``; :class:`UserError` if it is not a ``task_name`` checkpoint
     (``refusal`` says what the command needs instead)."""
     from ..tasks import load_model
+    from ..utils.device import resolve_device
 
-    task, model = load_model(checkpoint, device=device)
+    task, model = load_model(checkpoint, device=resolve_device(device))  # a bad --device: one line, not a traceback
     if task.name != task_name:
         raise UserError(f"--checkpoint {checkpoint} is a {task.name!r} checkpoint; {refusal}")
     return task, model

@@ -108,3 +108,23 @@ def test_debug_prints_the_traceback_in_a_real_process(tmp_path):
     assert plain.returncode == EXIT_USER_ERROR and "Traceback" not in plain.stderr
     assert plain.stderr.strip().splitlines() == [f"error: --ref: {tmp_path / 'missing'} does not exist"]
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "UserError" in debug.stderr
+
+
+def test_a_user_error_from_a_dataloader_worker_is_still_one_line():
+    # torch re-raises a worker's exception with the worker's traceback in its message: keep only the message
+    from torch.utils.data import DataLoader, Dataset
+
+    from audiofront.cli.main import _user_message
+
+    class Bad(Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, i):
+            raise UserError("could not load audio of cut c1: no such file")
+
+    with pytest.raises(UserError) as caught:
+        next(iter(DataLoader(Bad(), num_workers=1)))
+    assert "Traceback" in str(caught.value)  # what torch does
+    assert _user_message(caught.value) == "could not load audio of cut c1: no such file"
+    assert _user_message(UserError("plain")) == "plain"

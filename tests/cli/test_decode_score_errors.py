@@ -62,6 +62,25 @@ def test_decode_names_the_cut_with_nan_samples(models, asr, tmp_path):
     assert_one_line_error(res, "cut bad-utt", "NaN", "nan.jsonl.gz")
 
 
+@pytest.mark.parametrize("command", ["decode", "evaluate"])
+def test_a_cut_whose_audio_is_gone_is_one_line(command, models, asr, tones, tmp_path):
+    import shutil
+
+    from lhotse import Recording
+    from lhotse.utils import fastcopy
+
+    cuts = list(CutSet.from_file(asr[0] if command == "decode" else tones))
+    src = cuts[1].recording.sources[0].source
+    shutil.copy(src, tmp_path / "gone.wav")
+    rec = fastcopy(Recording.from_file(tmp_path / "gone.wav", recording_id=cuts[1].recording.id), id=cuts[1].recording.id)
+    gone = fastcopy(cuts[1], recording=rec)
+    CutSet.from_cuts([cuts[0], gone] + cuts[2:]).to_file(tmp_path / "gone.jsonl.gz")
+    (tmp_path / "gone.wav").unlink()
+    ckpt = models[1] if command == "decode" else models[0]
+    res = run([command, "--checkpoint", ckpt, "--cuts", tmp_path / "gone.jsonl.gz", "--out-dir", tmp_path / "d"])
+    assert_one_line_error(res, f"cut {gone.id}", "could not load audio")
+
+
 def test_decode_with_a_classification_checkpoint(models, asr, tmp_path):
     res = run(["decode", "--checkpoint", models[0], "--cuts", asr[0], "--out-dir", tmp_path / "d"])
     assert_one_line_error(res, "--checkpoint", str(models[0]), "'classify'", "asr")

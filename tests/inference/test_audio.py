@@ -74,3 +74,19 @@ def test_listing_and_ids(tmp_path, audio_files):
     (tmp_path / "c").mkdir()
     with pytest.raises(UserError, match="no audio files"):
         list_audio_files([tmp_path / "c"])
+
+
+def test_ids_stay_distinct_when_stems_and_paths_clash(tmp_path):
+    d = tmp_path / "d"
+    (d / "a").mkdir(parents=True)
+    (d / "c").mkdir()
+    names = ["take.wav", "take.flac", "a-b.wav", "a/b.wav", "c/b.wav"]
+    files = [d / n for n in names]
+    for f in files:
+        f.write_bytes(b"")
+    ids = unique_ids([f.relative_to(d) for f in files])  # a-b.wav and a/b.wav: both "a-b.wav" as paths
+    assert len(set(ids)) == len(ids) and all(len(i.split()) == 1 for i in ids), ids
+    assert ids[:2] == ["take.wav", "take.flac"] and ids[4] == "c-b"
+    # the same file named twice, or a folder and a file inside it, is listed once
+    listed = list_audio_files([d / "take.wav", d, str(d / "a" / ".." / "take.wav")])
+    assert sorted(map(str, listed)) == sorted(map(str, files)) and len(listed) == 5

@@ -99,3 +99,11 @@ def test_classify_every_head_top_k(classify_checkpoint, audio_files, tmp_path):
     r = run("classify", "--checkpoint", classify_checkpoint, audio_files["mono16k"], "--top-k", 1)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines() == [f"{audio_files['mono16k']}\tdigit\t7 0.858", f"{audio_files['mono16k']}\ttags\tloud 0.953"]
+
+
+@pytest.mark.parametrize("command", ["transcribe", "classify"])
+def test_a_bad_device_is_one_line(command, asr_checkpoint, classify_checkpoint, audio_files):
+    ckpt = asr_checkpoint if command == "transcribe" else classify_checkpoint
+    r = run(command, "--checkpoint", ckpt, audio_files["mono16k"], "--device", "bogus")
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == ["error: --device must be auto, cpu, cuda or cuda:N, got 'bogus'"]
