@@ -308,7 +308,7 @@ class AsrTask(Task):
             inner.count_step()  # the step counter specaug_after_steps reads (saved with the weights)
         return loss, stats
 
-    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:
+    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, Any]:
         from ..models.ctc import ctc_loss
 
         log_probs, out_lens = model(batch["audio"], batch["audio_lens"])
@@ -321,9 +321,10 @@ class AsrTask(Task):
             ref_w, hyp_w = ref_text.split(), self.tokenizer.decode(h).split()
             word_err += edit_distance(ref_w, hyp_w)
             words += len(ref_w)
-        # per-batch ratios, averaged by the trainer weighted by batch size: close to the corpus rates
+        # (sum, count) pairs: the trainer reports the set's rates (errors over all its tokens and words), which
+        # per-batch ratios weighted by utterances are not when batches of short clips hold many utterances
         return {
-            "loss": float(total) / max(1, n_tokens),
-            "ter": tok_err / max(1, n_tokens),
-            "wer_greedy": word_err / max(1, words),
+            "loss": (float(total), n_tokens),
+            "ter": (tok_err, n_tokens),
+            "wer_greedy": (word_err, words),
         }

@@ -87,8 +87,13 @@ class Task(abc.ABC):
         what makes ``--resume`` exact.
         """
 
-    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:
-        """Stats of one validation batch (model in eval mode, no grad); default: the loss stats."""
+    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, Any]:
+        """Stats of one validation batch (model in eval mode, no grad); default: the loss stats.
+
+        A value is a float, averaged over the set weighted by :meth:`batch_size`, or a pair ``(sum, count)``
+        (e.g. word errors and reference words): the trainer reports such a stat as the set's total sum over its
+        total count, the corpus rate, whatever the batches' sizes (a count of 0 over the whole set leaves the
+        stat out)."""
         loss, stats = self.loss(model, batch)
         return {"loss": float(loss), **stats}
 

@@ -362,7 +362,7 @@ class ClassifyTask(Task):
         assert total is not None
         return total, stats
 
-    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:
+    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, Any]:
         heads = self._heads_of(batch)
         logits = clip_logits(model, batch["audio"], batch["audio_lens"], self.window, heads=[h["name"] for h in heads],
                              masked=self.masked_padding)
@@ -376,7 +376,8 @@ class ClassifyTask(Task):
             stats[f"{h['name']}_loss"] = loss
             if h["kind"] == "single":
                 valid = y >= 0
-                stats[f"{h['name']}_acc"] = float((out.argmax(-1)[valid] == y[valid]).float().mean()) if bool(valid.any()) else 0.0
+                # (correct, labelled clips): accuracy over the set's labelled clips, whatever the batches hold
+                stats[f"{h['name']}_acc"] = (int((out.argmax(-1)[valid] == y[valid]).sum()), int(valid.sum()))
         stats["loss"] = total
         return stats
 

@@ -177,11 +177,13 @@ class ColaTask(Task):
         else:
             cuts = _read_any_cuts(path, what)
         batch_size = self._batch_size()
-        if train and not cuts.is_lazy and len(cuts) < batch_size * world_size:
+        # Validation drops incomplete batches too: the loss depends on the batch (its other clips are the
+        # negatives), so every batch it averages must hold the same number of clips.
+        if not cuts.is_lazy and len(cuts) < batch_size * world_size:
             per = f" per process ({world_size} processes)" if world_size > 1 else ""
             raise UserError(
-                f"{what}: the {len(cuts)} clips of {path} make no batch of {batch_size}{per} (training drops "
-                f"incomplete batches): lower batch_size (--set batch_size=N, 2 <= N <= {len(cuts) // world_size}) or add clips"
+                f"{what}: the {len(cuts)} clips of {path} make no batch of {batch_size}{per} (incomplete batches "
+                f"are dropped): lower batch_size (--set batch_size=N, 2 <= N <= {len(cuts) // world_size}) or add clips"
             )
         sampler = SimpleCutSampler(cuts, max_cuts=batch_size, shuffle=train, drop_last=True,
                                    seed=int(self.config.get("seed", 0)), world_size=world_size, rank=rank)

@@ -185,7 +185,7 @@ class VaeTask(Task):
         return recon + beta * kl_mean, stats
 
     @torch.no_grad()
-    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, float]:
+    def valid_stats(self, model: nn.Module, batch: Any) -> dict[str, Any]:
         """Non-overlapping fragments of every cut, decoded from their means: the loss at the full beta, the
         reconstruction error, the log-spectral distance in dB and the active dimensions."""
         vae = unwrap(model)
@@ -201,8 +201,11 @@ class VaeTask(Task):
         std = vae.analysis.std.to(err.dtype)[None, :, None]
         lsd = (LN_TO_DB * (err * std.square()).mean(dim=1).sqrt()).mean()
         beta = float(self.config.get("beta", 1.0))
-        return {"loss": float(recon + beta * kl.mean()), "recon_mse": float(err.mean()), "kl": float(kl.mean()),
-                "lsd_db": float(lsd), "active_dims": float(active_dimensions(out["mean"]))}
+        # per-fragment means as (sum, fragments): the set's mean over its fragments, not over its cuts
+        n = int(frags.shape[0])
+        return {"loss": (float(recon + beta * kl.mean()) * n, n), "recon_mse": (float(err.mean()) * n, n),
+                "kl": (float(kl.sum()), n), "lsd_db": (float(lsd) * n, n),
+                "active_dims": float(active_dimensions(out["mean"]))}
 
     def model_config(self) -> dict[str, Any]:
         return copy.deepcopy(self.config)

@@ -156,6 +156,26 @@ class TrainConfig:
                 raise UserError(f"training option {name} must be a whole number >= 1, got {v!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise UserError(f"training option lr (--lr) must be a positive number, got {self.lr!r}")
+
+        def number(name: str) -> float:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise UserError(f"training option {name} must be a finite number, got {v!r}")
+            return float(v)
+
+        # checked here, not where torch or the schedule would divide by them mid-run (after --overwrite moved
+        # the earlier run aside)
+        for name in ("div_factor", "final_div_factor"):
+            if number(name) <= 0:
+                raise UserError(f"training option {name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 <= number("pct_start") <= 1:
+            raise UserError(f"training option pct_start (the warm-up share) must be in [0, 1], got {self.pct_start!r}")
+        if number("weight_decay") < 0:
+            raise UserError(f"training option weight_decay must be >= 0, got {self.weight_decay!r}")
+        number("grad_clip")  # <= 0 means no clipping; NaN or inf would switch it off unnoticed
+        if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in self.betas)):
+            raise UserError(f"training option betas expects two numbers in [0, 1), e.g. [0.9, 0.98], got {self.betas!r}")
         if self.schedule not in SCHEDULES:
             raise UserError(f"training option schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         m = self.max_minutes
@@ -298,6 +318,10 @@ class Trainer:
                 log.warning("--resume: %s holds no checkpoint, starting from scratch", self.exp_dir)
         if ckpt is not None:
             state.total_steps = int(ckpt["total_steps"])
+            if cfg.max_steps > 0 and cfg.max_steps != state.total_steps:
+                # the schedule was sized for the run's own length; changing it now would bend the learning rate
+                log.warning("--resume: the run keeps its %d steps (its schedule was sized for them); --max-steps %d "
+                            "is ignored", state.total_steps, cfg.max_steps)
             state.planned_epochs = int(ckpt.get("planned_epochs", 0))
             state.train_seconds = float(ckpt.get("train_seconds", 0.0))
         elif cfg.max_steps > 0:
@@ -323,8 +347,16 @@ class Trainer:
             scheduler = build_one_cycle(optimizer, planned_steps, cfg.pct_start, cfg.div_factor, cfg.final_div_factor)
 
         if ckpt is not None:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
+            try:
+                model.load_state_dict(ckpt["model"])
+                optimizer.load_state_dict(ckpt["optimizer"])
+            except (RuntimeError, ValueError, KeyError) as e:  # another model size, frontend or --freeze
+                first = " ".join(str(e).split())[:200]
+                raise UserError(
+                    f"--resume: {resumed_from} holds another model (or other frozen parts) than "
+                    f"these options build ({first}); resume with the options it was started with, or start afresh "
+                    "with --overwrite (the old run is kept)"
+                ) from None
             scheduler.load_state_dict(ckpt["scheduler"])
             loader.load_state_dict(ckpt["loader"])
             state.step, state.epoch = int(ckpt["step"]), int(ckpt["epoch"])
@@ -378,7 +410,8 @@ class Trainer:
                 "epoch": state.epoch,
                 "total_steps": state.total_steps,
                 "planned_epochs": state.planned_epochs,
-                "train_seconds": state.train_seconds,
+                # a step checkpoint also counts the unfinished epoch's time: a run resumed from it keeps to its budget
+                "train_seconds": state.train_seconds + (self.clock() - t_mark if kind == "step" else 0.0),
                 "best_valid": state.best_valid,
                 "history": state.history,
                 "train_config": cfg.to_dict(),
@@ -400,6 +433,7 @@ class Trainer:
                      cfg.max_minutes, cfg.num_epochs)
         t_mark = self.clock()  # the budget counts from here (and from here again after a resume)
         finished = state.step >= state.total_steps and cfg.max_steps > 0
+        ended_mid_epoch: Optional[Path] = None  # the step checkpoint of a run max_steps stopped inside an epoch
         empty_epochs = 0  # consecutive epochs without a batch (a resumed run may start at an epoch's end)
         nonfinite = 0  # consecutive steps with a non-finite loss or gradient norm
         try:
@@ -484,6 +518,7 @@ class Trainer:
                         ddp.average_buffers(model, info)
                         # stopped mid-epoch by max_steps: keep the data position for a later --resume
                         save("step")
+                        ended_mid_epoch = self.ckpt_dir / f"step-{state.step}.pt"
                         break
                     ddp.average_buffers(model, info)
                     state.epoch = epoch + 1
@@ -517,7 +552,7 @@ class Trainer:
         ddp.barrier(info)
         out = last
         if info.is_main:
-            out = self.average()
+            out = self.average(ended_mid_epoch)
         ddp.barrier(info)
         return out
 
@@ -549,10 +584,12 @@ class Trainer:
 
     @torch.no_grad()  # Task.valid_stats promises no grad: without it every batch built an unused autograd graph
     def validate(self, model: nn.Module, loader: Any, device: torch.device, info: ddp.DistInfo, use_amp: bool) -> dict[str, float]:
-        """Example-weighted mean of ``task.valid_stats`` over the validation set (all ranks)."""
+        """``task.valid_stats`` over the validation set (all ranks): example-weighted means, and the pairs
+        ``(sum, count)`` as total sum over total count."""
         was_training = model.training
         model.eval()
         totals: dict[str, float] = {}
+        counts: dict[str, float] = {}  # the denominators of the (sum, count) stats
         count = 0.0
         rng = rng_state()  # validation must not perturb the training random streams
         if hasattr(loader, "set_epoch"):
@@ -563,20 +600,39 @@ class Trainer:
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
                 stats = self.task.valid_stats(model, batch)
             for k, v in stats.items():
-                totals[k] = totals.get(k, 0.0) + float(v) * n
+                if isinstance(v, tuple):  # (sum, count): a corpus rate
+                    totals[k] = totals.get(k, 0.0) + float(v[0])
+                    counts[k] = counts.get(k, 0.0) + float(v[1])
+                else:
+                    totals[k] = totals.get(k, 0.0) + float(v) * n
             count += n
         set_rng_state(rng)
-        keys = sorted(totals)
+        keys, pair_keys = sorted(totals), sorted(counts)
         if info.enabled:
             # every rank must take part even with different keys: agree on a fixed order
-            summed = ddp.all_sum_floats([totals.get(k, 0.0) for k in keys] + [count], info, device)
-            totals, count = dict(zip(keys, summed[:-1])), summed[-1]
+            summed = ddp.all_sum_floats([totals.get(k, 0.0) for k in keys] + [counts.get(k, 0.0) for k in pair_keys]
+                                        + [count], info, device)
+            totals = dict(zip(keys, summed[: len(keys)]))
+            counts = dict(zip(pair_keys, summed[len(keys): -1]))
+            count = summed[-1]
         model.train(was_training)
-        return {k: totals[k] / count for k in keys} if count else {}
+        if not count:
+            return {}
+        out = {}
+        for k in keys:
+            if k not in counts:
+                out[k] = totals[k] / count
+            elif counts[k] > 0:
+                out[k] = totals[k] / counts[k]
+        return out
 
-    def average(self) -> Path:
-        """Write ``avg.pt`` from the last ``average_last`` epoch checkpoints (or the step ones)."""
+    def average(self, final: Optional[Path] = None) -> Path:
+        """Write ``avg.pt`` from the last ``average_last`` epoch checkpoints (or the step ones). ``final``: the
+        step checkpoint of a run that stopped inside an epoch (``max_steps``), the newest weights: it counts as
+        the last of the checkpoints averaged, so ``avg.pt`` never leaves out the end of training."""
         paths = numbered_checkpoints(self.ckpt_dir, "epoch") or numbered_checkpoints(self.ckpt_dir, "step")
+        if final is not None and final.exists() and final not in paths:
+            paths = paths + [final]
         n = max(1, self.cfg.average_last)
         if not paths:
             return self.exp_dir / "last.pt"

@@ -40,6 +40,13 @@ def test_fewer_clips_than_one_batch_is_refused(tones, tmp_path):
         (["--num-epochs", "0"], ["nothing to train", "--num-epochs 0"]),
         (["--num-epochs", "-2"], ["num_epochs", "-2"]),
         (["--lr", "0"], ["lr", "0"]),
+        # would divide by zero or fail in torch mid-run, after --overwrite had moved the earlier run aside
+        (["--set", "training.div_factor=0"], ["div_factor", "> 0"]),
+        (["--set", "training.final_div_factor=0"], ["final_div_factor", "> 0"]),
+        (["--set", "training.betas=[0.9,1.5]"], ["betas", "[0, 1)"]),
+        (["--set", "training.pct_start=2"], ["pct_start", "[0, 1]"]),
+        (["--set", "training.weight_decay=-1"], ["weight_decay", ">= 0"]),
+        (["--set", "training.grad_clip=nan"], ["grad_clip", "finite"]),
     ],
 )
 def test_settings_that_train_nothing_are_refused(tones, tmp_path, options, words):
@@ -233,3 +240,13 @@ def test_debug_shows_the_traceback(tones, tmp_path, monkeypatch):
     res = CliRunner().invoke(app, args)
     assert res.exit_code != 0
     assert isinstance(res.exception, UserError) and "missing.jsonl.gz" in str(res.exception)
+
+
+def test_resuming_with_another_model_is_one_line(tones, tmp_path):
+    args = CLASSIFY + ["--train-cuts", tones, "--set", "batch_size=4", "--exp-dir", tmp_path / "e", "--num-epochs", "1"]
+    first = run(args)
+    assert first.exit_code == 0, first.output
+    before = (tmp_path / "e" / "last.pt").read_bytes()
+    res = run(args + ["--resume", "--num-epochs", "2", "--set", "encoder_conf.hidden=7"])
+    assert_one_line_error(res, "--resume", "last.pt", "another model", "--overwrite")
+    assert (tmp_path / "e" / "last.pt").read_bytes() == before  # the run is as it was

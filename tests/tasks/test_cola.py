@@ -149,3 +149,18 @@ def test_cola_trains_from_a_shar_folder(tmp_path):
     assert torch.load(tmp_path / "exp" / "last.pt", weights_only=True)["step"] == 3
     with pytest.raises(UserError, match="not a lhotse Shar folder"):
         build_task("cola", {"frontend": "mel", "train_cuts": str(tmp_path / "corpus"), "batch_size": 2}).train_loader()
+
+
+def test_a_validation_set_smaller_than_one_batch_is_refused(tmp_path):
+    # validation drops incomplete batches (the negatives are the batch): too few clips would validate nothing
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+    from asr_train_synth import make_corpus
+
+    small = make_corpus(tmp_path / "small", n=3)
+    task = build_task("cola", {"frontend": "mel", "valid_cuts": str(small), "batch_size": 4})
+    with pytest.raises(UserError, match=r"--valid-cuts: the 3 clips .* make no batch of 4"):
+        task.valid_loader()
+    assert build_task("cola", {"frontend": "mel", "valid_cuts": str(small), "batch_size": 3}).valid_loader() is not None

@@ -169,3 +169,28 @@ def test_the_command_line_option_reaches_the_trainer(tmp_path):
     res = CliRunner().invoke(app, ["train", "--config", str(recipe), "--exp-dir", str(tmp_path / "x"), "--device",
                                    "cpu", "--max-minutes", "-1"])
     assert res.exit_code != 0 and "max_minutes (--max-minutes) must be a number of minutes >= 0" in res.output
+
+
+def test_a_step_checkpoint_counts_the_unfinished_epochs_time(cuts_path, tmp_path):
+    # every step "takes" one second; a run resumed from step-k.pt must know that k seconds are spent,
+    # not only the seconds of the epochs finished before it
+    task = toy_task(cuts_path)
+    now = [0.0]
+    loss = task.loss
+
+    def one_second_a_step(model, batch):
+        now[0] += 1.0
+        return loss(model, batch)
+
+    task.loss = one_second_a_step
+    cfg = TrainConfig(exp_dir=str(tmp_path / "exp"), lr=1e-2, progress=False, tensorboard=False, device="cpu",
+                      num_epochs=3, max_minutes=100.0, save_every_steps=1, keep_last_steps=0)
+    trainer = Trainer(task, cfg)
+    trainer.clock = lambda: now[0]
+    trainer.fit()
+    steps = sorted((tmp_path / "exp" / "checkpoints").glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+    per_epoch = torch.load(tmp_path / "exp" / "last.pt", weights_only=True)["history"][0]["step"]
+    assert len(steps) == 3 * per_epoch
+    for p in steps:
+        k = int(p.stem.split("-")[1])
+        assert torch.load(p, weights_only=True)["train_seconds"] == pytest.approx(k), p.name

@@ -232,3 +232,55 @@ def test_validation_runs_in_eval_mode_without_grad_and_restores_training_mode():
     assert model.training  # back in training mode afterwards
     want = (model(torch.ones(3, 2)).mean() + model(torch.zeros(1, 2)).mean()) / 2  # batch_size 1 each by default
     assert stats["loss"] == pytest.approx(float(want))
+
+
+def test_a_run_that_max_steps_stops_inside_an_epoch_averages_its_final_weights(cuts_path, tmp_path):
+    from audiofront.training.trainer import Trainer
+
+    base = dict(lr=1e-2, progress=False, tensorboard=False, device="cpu", average_last=2)
+    Trainer(toy_task(cuts_path), TrainConfig(exp_dir=str(tmp_path / "one"), num_epochs=1, **base)).fit()
+    per_epoch = torch.load(tmp_path / "one" / "last.pt", weights_only=True)["step"]
+    assert per_epoch >= 2
+
+    exp = tmp_path / "cut"
+    stop = per_epoch + 1  # one step into the second epoch
+    out = Trainer(toy_task(cuts_path), TrainConfig(exp_dir=str(exp), num_epochs=5, max_steps=stop, **base)).fit()
+    avg = torch.load(out, weights_only=True)
+    assert avg["averaged_from"] == ["epoch-1.pt", f"step-{stop}.pt"]
+    parts = [torch.load(exp / "checkpoints" / n, weights_only=True)["model"] for n in avg["averaged_from"]]
+    for k, v in avg["model"].items():
+        torch.testing.assert_close(v, (parts[0][k] + parts[1][k]) / 2)
+
+
+def test_validation_reports_sum_count_pairs_as_the_sets_rate():
+    # a batch of 30 short clips (60 words, 6 errors) and one of 4 long ones (160 words, 32 errors): the set's
+    # WER is 38/220, not the mean of 10% and 20% weighted by clips (11.2%)
+    from audiofront.tasks.base import Task
+    from audiofront.training.ddp import DistInfo
+    from audiofront.training.trainer import Trainer
+
+    class Rates(Task):
+        name = "rates"
+
+        def build_model(self):
+            return torch.nn.Linear(1, 1)
+
+        def train_loader(self, world_size=1, rank=0):
+            return []
+
+        def loss(self, model, batch):
+            raise AssertionError("not used")
+
+        def batch_size(self, batch):
+            return batch["clips"]
+
+        def valid_stats(self, model, batch):
+            return {"wer": (batch["errors"], batch["words"]), "per_clip": batch["errors"] / batch["clips"],
+                    "acc": (0, 0)}  # a stat no example counts towards is left out, not 0
+
+    batches = [{"clips": 30, "words": 60, "errors": 6}, {"clips": 4, "words": 160, "errors": 32}]
+    trainer = Trainer(Rates({}), TrainConfig(exp_dir="unused", progress=False, tensorboard=False, device="cpu"))
+    stats = trainer.validate(torch.nn.Linear(1, 1), batches, torch.device("cpu"), DistInfo(), False)
+    assert stats["wer"] == pytest.approx(38 / 220)
+    assert stats["per_clip"] == pytest.approx((6 + 32) / 34)  # plain floats: weighted by batch_size, as before
+    assert "acc" not in stats

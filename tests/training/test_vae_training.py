@@ -90,7 +90,9 @@ def test_loss_is_reconstruction_plus_warmed_up_beta_kl(tmp_path):
     model.eval()
     stats = task.valid_stats(model, batch)
     assert int(model.kl_steps) == 2  # validation does not advance the warm-up
-    assert stats["lsd_db"] > 0 and stats["loss"] > 0
+    n = stats["loss"][1]  # (sum, fragments) pairs: the trainer divides the set's sums by its fragments
+    assert n > 0 and all(stats[k][1] == n for k in ("loss", "recon_mse", "kl", "lsd_db"))
+    assert stats["lsd_db"][0] > 0 and stats["loss"][0] > 0
 
 
 def test_a_model_using_the_vae_frontend_loads_without_the_vae_file(tmp_path):
