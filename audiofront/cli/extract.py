@@ -46,7 +46,7 @@ def main(
         raise UserError(f"extract: {e}") from None
     if out.reused:
         Console().print(f"extract: {out.cuts_path} already holds these {frontend} features of {cuts} (same input, "
-                        f"config and storage): kept, nothing computed")
+                        f"config, weights and storage): kept, nothing computed")
         return
     for rate, n in sorted(out.resampled.items()):
         console.print(f"note: {n} cut(s) at {rate} Hz resampled to the frontend's rate")

@@ -120,8 +120,9 @@ stage_features() {
     return 0
   fi
   for s in "$train_set" "${test_sets[@]}"; do
+    # shellcheck disable=SC2046
     audiofront extract --frontend "$extract_frontend" --cuts "$manifests/librispeech_cuts_$s.jsonl.gz" \
-      --out-dir "$data/${extract_frontend}_$s"
+      --out-dir "$data/${extract_frontend}_$s" $(extract_restart_opts)
   done
 }
 

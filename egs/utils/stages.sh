@@ -42,3 +42,9 @@ train_restart_opts() {
     echo "--resume"
   fi
 }
+
+# extract_restart_opts: `audiofront extract` keeps features made from the same request and refuses to replace
+# others; with --force true a recipe's extract stage replaces them (--overwrite).
+extract_restart_opts() {
+  if [ "${force:-false}" = true ]; then echo "--overwrite"; fi
+}

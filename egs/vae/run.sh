@@ -113,7 +113,8 @@ extract() {
       for storage in $storages; do
         # shellcheck disable=SC2046
         audiofront extract --frontend $(feature_frontend "$feat") --cuts "$cls_data/${cls_prefix}_$split.jsonl.gz" \
-          --out-dir "$exp/features$tag_suffix/$feat/$storage" --storage "$storage" --num-threads "$num_threads" --device "$device"
+          --out-dir "$exp/features$tag_suffix/$feat/$storage" --storage "$storage" --num-threads "$num_threads" --device "$device" \
+          $(extract_restart_opts)
       done
     done
   done
