@@ -203,31 +203,34 @@ def test_load_model_rebuilds_the_trained_model(tmp_path):
         load_model(tmp_path / "bad.pt")
 
 
-def test_validation_runs_in_eval_mode_without_grad_and_restores_training_mode():
-    # Task.valid_stats is promised eval mode and no autograd graph; the trainer must keep that promise
+def _stub_task(**methods):
+    """The least Task ``Trainer.validate`` can be called on directly, with ``methods`` added or replaced."""
     from audiofront.tasks.base import Task
+
+    body = {"name": "stub", "build_model": lambda self: torch.nn.Linear(1, 1),
+            "train_loader": lambda self, world_size=1, rank=0: []}
+    return type("Stub", (Task,), {**body, **methods})({})
+
+
+def _validate(task, model, batches):
     from audiofront.training.ddp import DistInfo
     from audiofront.training.trainer import Trainer
 
+    trainer = Trainer(task, TrainConfig(exp_dir="unused", progress=False, tensorboard=False, device="cpu"))
+    return trainer.validate(model, batches, torch.device("cpu"), DistInfo(), False)
+
+
+def test_validation_runs_in_eval_mode_without_grad_and_restores_training_mode():
+    # Task.valid_stats is promised eval mode and no autograd graph; the trainer must keep that promise
     seen = []
 
-    class Probe(Task):
-        name = "probe"
-
-        def build_model(self):
-            return torch.nn.Linear(2, 1)
-
-        def train_loader(self, world_size=1, rank=0):
-            return []
-
-        def loss(self, model, batch):
-            out = model(batch).mean()
-            seen.append((torch.is_grad_enabled(), model.training, out.requires_grad))
-            return out, {}
+    def loss(self, model, batch):
+        out = model(batch).mean()
+        seen.append((torch.is_grad_enabled(), model.training, out.requires_grad))
+        return out, {}
 
     model = torch.nn.Linear(2, 1).train()
-    trainer = Trainer(Probe({}), TrainConfig(exp_dir="unused", progress=False, tensorboard=False, device="cpu"))
-    stats = trainer.validate(model, [torch.ones(3, 2), torch.zeros(1, 2)], torch.device("cpu"), DistInfo(), False)
+    stats = _validate(_stub_task(loss=loss), model, [torch.ones(3, 2), torch.zeros(1, 2)])
     assert seen == [(False, False, False)] * 2
     assert model.training  # back in training mode afterwards
     want = (model(torch.ones(3, 2)).mean() + model(torch.zeros(1, 2)).mean()) / 2  # batch_size 1 each by default
@@ -255,32 +258,16 @@ def test_a_run_that_max_steps_stops_inside_an_epoch_averages_its_final_weights(c
 def test_validation_reports_sum_count_pairs_as_the_sets_rate():
     # a batch of 30 short clips (60 words, 6 errors) and one of 4 long ones (160 words, 32 errors): the set's
     # WER is 38/220, not the mean of 10% and 20% weighted by clips (11.2%)
-    from audiofront.tasks.base import Task
-    from audiofront.training.ddp import DistInfo
-    from audiofront.training.trainer import Trainer
+    def loss(self, model, batch):
+        raise AssertionError("not used")
 
-    class Rates(Task):
-        name = "rates"
+    def valid_stats(self, model, batch):
+        return {"wer": (batch["errors"], batch["words"]), "per_clip": batch["errors"] / batch["clips"],
+                "acc": (0, 0)}  # a stat no example counts towards is left out, not 0
 
-        def build_model(self):
-            return torch.nn.Linear(1, 1)
-
-        def train_loader(self, world_size=1, rank=0):
-            return []
-
-        def loss(self, model, batch):
-            raise AssertionError("not used")
-
-        def batch_size(self, batch):
-            return batch["clips"]
-
-        def valid_stats(self, model, batch):
-            return {"wer": (batch["errors"], batch["words"]), "per_clip": batch["errors"] / batch["clips"],
-                    "acc": (0, 0)}  # a stat no example counts towards is left out, not 0
-
+    task = _stub_task(loss=loss, valid_stats=valid_stats, batch_size=lambda self, batch: batch["clips"])
     batches = [{"clips": 30, "words": 60, "errors": 6}, {"clips": 4, "words": 160, "errors": 32}]
-    trainer = Trainer(Rates({}), TrainConfig(exp_dir="unused", progress=False, tensorboard=False, device="cpu"))
-    stats = trainer.validate(torch.nn.Linear(1, 1), batches, torch.device("cpu"), DistInfo(), False)
+    stats = _validate(task, torch.nn.Linear(1, 1), batches)
     assert stats["wer"] == pytest.approx(38 / 220)
     assert stats["per_clip"] == pytest.approx((6 + 32) / 34)  # plain floats: weighted by batch_size, as before
     assert "acc" not in stats
