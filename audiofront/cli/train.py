@@ -194,10 +194,15 @@ def main(
         typer.echo(f"--overwrite: moved the earlier run in {trainer_cfg.exp_dir} to {backup}", err=True)
     if int(os.environ.get("RANK", "0")) == 0:
         _check_exp_dir(Path(trainer_cfg.exp_dir))
-        resolved = {"task": name, **the_task.config, "training": trainer_cfg.to_dict()}
-        # plain data only (tuples -> lists, anything exotic -> its string) so that the file reads back as YAML
-        resolved = json.loads(json.dumps(resolved, default=str))
+    resolved = {"task": name, **the_task.config, "training": trainer_cfg.to_dict()}
+    # plain data only (tuples -> lists, anything exotic -> its string) so that the file reads back as YAML
+    resolved = json.loads(json.dumps(resolved, default=str))
+
+    def write_config() -> None:
+        # once the trainer has set up the run: a --resume refused for a checkpoint that does not fit these
+        # options leaves the run's own config.yaml as it was
         atomic_write_text(Path(trainer_cfg.exp_dir) / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    out = Trainer(the_task, trainer_cfg).fit(resume=resume, overwrite=overwrite)
+
+    out = Trainer(the_task, trainer_cfg, on_start=write_config).fit(resume=resume, overwrite=overwrite)
     if int(os.environ.get("RANK", "0")) == 0:
         typer.echo(f"final model: {out}")

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from ..augment.speed_perturb import perturb, speed_factor
 from ..errors import UserError
+from .labelled import at_rate
 
 
 class AudioBatchDataset(Dataset):
@@ -54,11 +55,7 @@ class AudioBatchDataset(Dataset):
         cuts = cuts.sort_by_duration(ascending=False)
         audios, texts, ids, durations = [], [], [], []
         for cut in cuts:
-            if cut.sampling_rate != self.sample_rate:
-                raise ValueError(
-                    f"cut {cut.id} has sampling rate {cut.sampling_rate} Hz but the model expects "
-                    f"{self.sample_rate} Hz; resample the manifest (cut.resample({self.sample_rate}))"
-                )
+            cut = at_rate(cut, self.sample_rate)
             factor = self._speed(cut.id)
             src = perturb(cut, factor)
             try:

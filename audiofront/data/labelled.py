@@ -13,6 +13,8 @@ Small corpora (FSDD: 2000 clips) are read from disk once and kept in memory (``c
 
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -22,6 +24,8 @@ from lhotse.cut import Cut
 from torch.utils.data import Dataset
 
 from ..errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def cut_label(cut: Cut, key: str) -> Any:
@@ -103,6 +107,21 @@ def fast_resampled_audio(cut: Cut) -> Optional[np.ndarray]:
     return y[:n]
 
 
+_rates_said: set[tuple[int, int]] = set()
+
+
+def at_rate(cut: Cut, sample_rate: int) -> Cut:
+    """``cut`` at the model's ``sample_rate``: a cut at another rate is resampled (said once per rate and
+    process), as ``extract`` and ``transcribe`` do, rather than refused."""
+    if cut.sampling_rate == sample_rate:
+        return cut
+    key = (int(cut.sampling_rate), int(sample_rate))
+    if key not in _rates_said:
+        _rates_said.add(key)
+        log.warning("cuts at %d Hz (the first: %s) are resampled to the model's %d Hz", key[0], cut.id, sample_rate)
+    return cut.resample(sample_rate)
+
+
 class LabelledAudioDataset(Dataset):
     """Padded raw audio plus label tensors for each head ``{name: (label key, kind, classes)}``."""
 
@@ -118,11 +137,7 @@ class LabelledAudioDataset(Dataset):
         hit = self._cache.get(cut.id)
         if hit is not None:
             return hit
-        if cut.sampling_rate != self.sample_rate:
-            raise ValueError(
-                f"cut {cut.id} has sampling rate {cut.sampling_rate} Hz but the model expects {self.sample_rate} Hz; "
-                f"prepare the corpus with resampling (cut.resample({self.sample_rate}))"
-            )
+        cut = at_rate(cut, self.sample_rate)
         try:
             audio = fast_resampled_audio(cut)
             if audio is None:

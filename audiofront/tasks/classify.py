@@ -117,8 +117,7 @@ class ZipLoader:
             batches = [first]
             for j, loader in enumerate(self.loaders[1:]):
                 b = next(others[j], None)
-                if b is None:  # this group's epoch ended: start its next one
-                    loader.set_epoch(loader.epoch + 1)
+                if b is None:  # this group's epoch ended (the loader has moved on to its next one): go on
                     others[j] = iter(loader)
                     b = next(others[j])
                 batches.append(b)

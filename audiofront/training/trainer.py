@@ -23,7 +23,10 @@ a resumed multi-process run is equivalent but not bit-identical.
 
 Runs that would train nothing are refused before the first step (a :class:`~audiofront.errors.UserError`):
 settings such as ``num_epochs`` 0 without ``max_steps``, negative counts, or training data that make no batch.
-A step whose loss or gradient norm is NaN/Inf updates nothing; ``max_nonfinite_steps`` such steps in a row
+A step whose loss or gradient norm is NaN/Inf updates nothing: no weight, and no buffer either (batch-norm
+running statistics that a NaN batch would poison for good, the step counters of SpecAugment's and the KL's
+warm-ups are put back as they were before the batch). The learning-rate schedule and the data position move on
+as for any batch, so the schedule still ends where the plan ends. ``max_nonfinite_steps`` such steps in a row
 stop the run with :class:`NonFiniteLossError` instead of "training" on to a useless model.
 """
 
@@ -36,7 +39,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import nn
@@ -207,9 +210,13 @@ class Trainer:
     # the clock of the time budget (tests replace it)
     clock = staticmethod(time.monotonic)
 
-    def __init__(self, task: Task, config: TrainConfig):
+    def __init__(self, task: Task, config: TrainConfig, on_start: Optional[Callable[[], None]] = None):
+        """``on_start`` runs on the main process once the run is set up (a ``resume`` checkpoint loaded and
+        found to fit), just before the first step: the CLI writes ``config.yaml`` there, so a refused
+        ``--resume`` leaves the run's own file alone."""
         self.task = task
         self.cfg = config.check()
+        self.on_start = on_start
         self.exp_dir = Path(config.exp_dir)
         self.ckpt_dir = self.exp_dir / "checkpoints"
 
@@ -369,6 +376,8 @@ class Trainer:
             log.info("resumed from %s at epoch %d, step %d", resumed_from, state.epoch, state.step)
         else:
             seed_everything(cfg.seed + info.rank)  # different augmentation/dropout draws per rank
+        if self.on_start is not None and info.is_main:
+            self.on_start()
 
         train_model: nn.Module = model
         if info.enabled:
@@ -454,6 +463,9 @@ class Trainer:
                         t0 = time.time()
                         seconds = self.task.batch_seconds(batch)
                         batch = self.task.to_device(batch, device)
+                        # the forward pass changes buffers (batch-norm statistics, step counters): kept, so
+                        # that a skipped step can put them back
+                        kept_buffers = [b.detach().clone() for b in model.buffers()]
                         try:
                             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
                                 loss, stats = self.task.loss(train_model, batch)
@@ -474,6 +486,9 @@ class Trainer:
                             nonfinite = 0
                         else:
                             nonfinite += 1
+                            with torch.no_grad():
+                                for b, kept in zip(model.buffers(), kept_buffers):
+                                    b.copy_(kept)
                             log.warning("step %d: non-finite loss (%s) or gradient norm (%s), update skipped",
                                         state.step, float(loss.detach()), gnorm)
                             if 0 < cfg.max_nonfinite_steps <= nonfinite:

@@ -132,6 +132,32 @@ def test_isolated_non_finite_losses_are_skipped_and_training_finishes(tmp_path):
     assert torch.isfinite(state["w"]).all() and float(state["w"]) < float(w0)
 
 
+class _NormTask(_ScaleTask):
+    """A batch-norm layer and a step counter in the model: the buffers a forward pass changes."""
+
+    def build_model(self):
+        model = super().build_model()
+        model.norm = nn.BatchNorm1d(1)
+        model.register_buffer("seen", torch.zeros((), dtype=torch.long))
+        return model
+
+    def loss(self, model, batch):
+        model.seen += 1
+        y = model.norm(batch["x"].view(-1, 1)).view(-1)
+        return ((model.w * y) ** 2).mean() + (model.w * batch["x"]).mean() ** 2, {}
+
+
+def test_a_skipped_step_leaves_the_buffers_as_they_were(tmp_path):
+    ok, nan = {"x": torch.arange(4.0)}, {"x": torch.full((4,), float("nan"))}
+    cfg = {"exp_dir": str(tmp_path / "exp"), "num_epochs": 1, "progress": False, "tensorboard": False,
+           "max_nonfinite_steps": 3}
+    out = Trainer(_NormTask([ok, nan, ok, nan, nan]), TrainConfig(**cfg)).fit()
+    state = torch.load(out, map_location="cpu", weights_only=True)["model"]
+    # the NaN batches went through the batch norm in training mode, which would have left NaN statistics
+    assert torch.isfinite(state["norm.running_mean"]).all() and torch.isfinite(state["norm.running_var"]).all()
+    assert int(state["seen"]) == 2 and int(state["norm.num_batches_tracked"]) == 2  # the two finite steps only
+
+
 def test_nan_audio_stops_training_naming_the_cut(tmp_path):
     write_tones(tmp_path, nan_clip=4).to_file(tmp_path / "cuts.jsonl.gz")
     res = run(CLASSIFY + ["--train-cuts", tmp_path / "cuts.jsonl.gz", "--set", "batch_size=9",
@@ -246,7 +272,8 @@ def test_resuming_with_another_model_is_one_line(tones, tmp_path):
     args = CLASSIFY + ["--train-cuts", tones, "--set", "batch_size=4", "--exp-dir", tmp_path / "e", "--num-epochs", "1"]
     first = run(args)
     assert first.exit_code == 0, first.output
-    before = (tmp_path / "e" / "last.pt").read_bytes()
+    before = {name: (tmp_path / "e" / name).read_bytes() for name in ("last.pt", "config.yaml")}
     res = run(args + ["--resume", "--num-epochs", "2", "--set", "encoder_conf.hidden=7"])
     assert_one_line_error(res, "--resume", "last.pt", "another model", "--overwrite")
-    assert (tmp_path / "e" / "last.pt").read_bytes() == before  # the run is as it was
+    # the run is as it was: its checkpoint, and its config.yaml still describes the options it was trained with
+    assert {name: (tmp_path / "e" / name).read_bytes() for name in before} == before

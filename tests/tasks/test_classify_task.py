@@ -218,3 +218,34 @@ def test_multi_task_step_runs_one_forward_over_every_group(corpus):
         assert stats[f"{name}_loss"] == pytest.approx(float(part), rel=1e-5)
         expected += float(part)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+class _EpochTagged:
+    """A dataset whose batches say which epoch they were drawn in."""
+
+    def __init__(self):
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __getitem__(self, cuts):
+        return {"epoch": self.epoch, "ids": [c.id for c in cuts]}
+
+
+def test_zip_loader_runs_a_shorter_group_through_consecutive_epochs():
+    from lhotse.dataset import SimpleCutSampler
+    from lhotse.testing.dummies import dummy_cut
+
+    from audiofront.data.sampling import ResumableLoader
+
+    def loader(n_cuts, offset):
+        cuts = CutSet.from_cuts([dummy_cut(offset + i, duration=1.0) for i in range(n_cuts)])
+        return ResumableLoader(SimpleCutSampler(cuts, max_cuts=1, shuffle=True, seed=0), _EpochTagged())
+
+    zipped = ZipLoader([loader(5, 0), loader(2, 100)])
+    zipped.set_epoch(0)
+    second = [step[1] for step in zipped]
+    # the two-batch group wraps twice within the five steps: its epochs 0, 1 and 2, none skipped
+    assert [b["epoch"] for b in second] == [0, 0, 1, 1, 2]
+    assert sorted(i for b in second[:2] for i in b["ids"]) == sorted(i for b in second[2:4] for i in b["ids"])
