@@ -14,7 +14,6 @@ Small corpora (FSDD: 2000 clips) are read from disk once and kept in memory (``c
 from __future__ import annotations
 
 import logging
-
 from typing import Any, Optional, Sequence
 
 import numpy as np

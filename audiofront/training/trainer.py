@@ -23,10 +23,10 @@ a resumed multi-process run is equivalent but not bit-identical.
 
 Runs that would train nothing are refused before the first step (a :class:`~audiofront.errors.UserError`):
 settings such as ``num_epochs`` 0 without ``max_steps``, negative counts, or training data that make no batch.
-A step whose loss or gradient norm is NaN/Inf updates nothing: no weight, and no buffer either (batch-norm
-running statistics that a NaN batch would poison for good, the step counters of SpecAugment's and the KL's
-warm-ups are put back as they were before the batch). The learning-rate schedule and the data position move on
-as for any batch, so the schedule still ends where the plan ends. ``max_nonfinite_steps`` such steps in a row
+A step whose loss or gradient norm is NaN/Inf updates nothing, neither weights nor buffers: batch-norm running
+statistics (which a NaN batch would poison for good) and the step counters of the SpecAugment and KL warm-ups
+are put back as they were before the batch. The learning-rate schedule and the data position move on as for
+any batch, so the schedule still ends where the plan ends. ``max_nonfinite_steps`` such steps in a row
 stop the run with :class:`NonFiniteLossError` instead of "training" on to a useless model.
 """
 
