@@ -14,7 +14,8 @@ from ..errors import UserError
 def main(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="a training checkpoint (avg.pt, last.pt, ...)"),
     cuts: Path = typer.Option(..., "--cuts", help="cut manifest to decode"),
-    out_dir: Path = typer.Option(..., "--out-dir", help="writes hyp, ref (Kaldi text) and decode.json here"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="writes hyp, ref (Kaldi text) and decode.json here; greedy also hyp_tokens, "
+                                 "ref_tokens (the model's units)"),
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the checkpoint's)"),
     method: str = typer.Option("greedy", "--method", help="greedy | lm | lexicon (beam search without LM)"),
     lm: Optional[Path] = typer.Option(None, "--lm", help="ARPA LM (default: the one in the lang dir)"),

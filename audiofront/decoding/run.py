@@ -1,7 +1,10 @@
 """Decode a cut set with a trained CTC model: batches of raw audio -> log-probabilities -> words.
 
 Writes Kaldi ``text`` files: ``hyp`` (hypotheses) and ``ref`` (the cuts' transcripts), one line
-``utt_id WORD WORD ...`` per cut, plus ``decode.json`` with the settings and the real-time factor.
+``utt_id WORD WORD ...`` per cut, plus ``decode.json`` with the settings and the real-time factor. Greedy
+decoding also writes ``hyp_tokens`` and ``ref_tokens``, the same lines in the model's own units (phones,
+characters or BPE pieces, one per "word"): ``score`` on them gives the token error rate without lexicon or LM,
+which for a phone model is the only greedy error rate that spells nothing it cannot look up.
 """
 
 from __future__ import annotations
@@ -79,11 +82,17 @@ def decode_cuts(
 
     hyps: dict[str, str] = {}
     refs: dict[str, str] = {}
+    hyp_tokens: dict[str, str] = {}
+    ref_tokens: dict[str, str] = {}
     audio_seconds = 0.0
     start = time.perf_counter()
     for ids, texts, seconds, log_probs, out_lens in _emissions(task, model, cuts, cuts_path, device, max_duration):
         if decoder is None:
-            words = [tokenizer.decode(t).split() for t in ctc_greedy(log_probs, out_lens, tokenizer.blank_id)]
+            token_ids = ctc_greedy(log_probs, out_lens, tokenizer.blank_id)
+            words = [tokenizer.decode(t).split() for t in token_ids]
+            for cut_id, text, t in zip(ids, texts, token_ids):
+                hyp_tokens[cut_id] = " ".join(tokenizer.tokens[i] for i in t)
+                ref_tokens[cut_id] = " ".join(tokenizer.encode_as_tokens(" ".join(text.split())))
         else:
             words = decoder.decode_batch(log_probs, out_lens)
         for cut_id, text, w in zip(ids, texts, words):
@@ -97,6 +106,9 @@ def decode_cuts(
     out_dir = Path(out_dir)
     write_kaldi_text(out_dir / "hyp", hyps)
     write_kaldi_text(out_dir / "ref", refs)
+    if decoder is None:
+        write_kaldi_text(out_dir / "hyp_tokens", hyp_tokens)
+        write_kaldi_text(out_dir / "ref_tokens", ref_tokens)
     summary = DecodeSummary(len(hyps), audio_seconds, elapsed, out_dir)
     meta = {
         "checkpoint": str(checkpoint),

@@ -182,9 +182,16 @@ stage_score() {
       audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
         --out-dir "$(set_dir score "$s" "$method")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$method"
     done
+    # the greedy token error rate (the columns then count the model's units: phones, characters or BPE pieces),
+    # the acoustic model alone; for characters it is the greedy CER below (decodes made before audiofront wrote
+    # the token files have none)
+    if [ -f "$(set_dir decode "$s" greedy)/hyp_tokens" ]; then
+      audiofront score --ref "$(set_dir decode "$s" greedy)/ref_tokens" --hyp "$(set_dir decode "$s" greedy)/hyp_tokens" \
+        --out-dir "$(set_dir score "$s" greedy_ter)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_ter"
+    fi
     # and character error rates (the columns then count characters): of the lexicon + LM output for every
     # tokenizer, of greedy decoding except for phone tokens, whose greedy output spells the words it cannot look
-    # up as phones (their error rate is the training log's ter)
+    # up as phones (their greedy error rate is the token error rate above)
     methods=(lm)
     if [ "$tokenizer" != phone ]; then methods=(greedy lm); fi
     for method in "${methods[@]}"; do

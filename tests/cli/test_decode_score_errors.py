@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from lhotse import CutSet
@@ -33,6 +35,29 @@ def test_decode_decodes_every_cut(models, asr, tmp_path):
     n = len(CutSet.from_file(cuts))
     assert f"decoded {n} utterances" in res.output
     assert len((tmp_path / "d" / "hyp").read_text().splitlines()) == n
+
+
+def test_greedy_decode_writes_the_token_sequences_and_score_gives_the_token_error_rate(models, asr, tmp_path):
+    from audiofront.data.dataset import AudioBatchDataset
+    from audiofront.tasks import load_model
+
+    cuts, _ = asr
+    res = run(["decode", "--checkpoint", models[1], "--cuts", cuts, "--out-dir", tmp_path / "d"])
+    assert res.exit_code == 0, res.output
+    task, model = load_model(models[1], device=torch.device("cpu"))
+    model.eval()
+    cutset = CutSet.from_file(cuts)
+    refs = dict(line.split(" ", 1) for line in (tmp_path / "d" / "ref_tokens").read_text().splitlines())
+    assert refs == {c.id: " ".join(task.tokenizer.encode_as_tokens(c.supervisions[0].text)) for c in cutset}
+    res = run(["score", "--ref", tmp_path / "d" / "ref_tokens", "--hyp", tmp_path / "d" / "hyp_tokens",
+               "--out-dir", tmp_path / "s"])
+    assert res.exit_code == 0, res.output
+    got = json.loads((tmp_path / "s" / "wer.json").read_text())["summary"]
+    # the same rate as the trainer's validation token error, computed by the task itself
+    with torch.no_grad():
+        errors, tokens = task.valid_stats(model, AudioBatchDataset(tokenizer=task.tokenizer)[cutset])["ter"]
+    assert got["Wrd"] == tokens
+    assert got["Err"] == pytest.approx(100 * errors / tokens, abs=0.006)
 
 
 def test_decode_refuses_repeated_cut_ids(models, asr, tmp_path):
