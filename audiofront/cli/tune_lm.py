@@ -42,7 +42,7 @@ def main(
 ) -> None:
     """Decode CUTS with every LM weight x word score pair (the model runs once) and report the best."""
     from ..decoding.beam import BeamSearchOptions
-    from ..decoding.tune import tune_lm
+    from ..decoding.tune import grid_edges, tune_lm
 
     weights = parse_floats(lm_weights, "--lm-weights")
     scores = parse_floats(word_scores, "--word-scores")
@@ -56,3 +56,7 @@ def main(
         raise UserError(str(e)) from None
     Console().print(f"best on {cuts}: --lm-weight {best['lm_weight']:g} --word-score {best['word_score']:g} "
                     f"(WER {best['wer']:.2f}) -> {out_dir}/tune.json", soft_wrap=True)
+    edges = grid_edges(best, weights, scores)
+    if edges:
+        Console(stderr=True).print(f"note: the best pair is on the edge of the grid ({'; '.join(edges)}): a wider "
+                                   "grid may do better", soft_wrap=True)

@@ -62,9 +62,25 @@ def tune_lm(
         "options": base.to_dict(), "utterances": len(refs), "seconds": round(time.perf_counter() - start, 1),
         "grid": grid, "best": best,
     }
+    meta["edges"] = grid_edges(best, lm_weights, word_scores)
     atomic_write_text(out_dir / "tune.json", json.dumps(meta, indent=2) + "\n")
     atomic_write_text(out_dir / "tune.md", format_grid(grid, lm_weights, word_scores))
     return best
+
+
+def grid_edges(best: dict, lm_weights: Sequence[float], word_scores: Sequence[float]) -> list[str]:
+    """Where the best pair lies on the border of the grid, e.g. ``["--word-score 1 is the largest tried"]``: the
+    best value may then lie outside it. An option given a single value has no border to speak of."""
+    edges = []
+    for option, key, values in (("--lm-weight", "lm_weight", lm_weights), ("--word-score", "word_score", word_scores)):
+        values = [float(v) for v in values]
+        if len(set(values)) < 2:
+            continue
+        if best[key] == max(values):
+            edges.append(f"{option} {best[key]:g} is the largest tried")
+        elif best[key] == min(values):
+            edges.append(f"{option} {best[key]:g} is the smallest tried")
+    return edges
 
 
 def grid_search(batches, refs: dict[str, str], make_decoder, base: BeamSearchOptions, lm_weights: Sequence[float],

@@ -156,6 +156,18 @@ def test_tune_grid_picks_the_lm_weight_of_the_lowest_wer(tmp_path, ref, best_wei
     assert "**0.00**" in table and "100.00" in table
 
 
+def test_tune_says_when_the_best_pair_is_on_the_edge_of_the_grid():
+    from audiofront.decoding.tune import grid_edges
+
+    weights, scores = [0.5, 1, 1.5], [-1, 0, 1]
+    assert grid_edges({"lm_weight": 1.0, "word_score": 0.0}, weights, scores) == []  # inside: nothing to say
+    assert grid_edges({"lm_weight": 1.0, "word_score": 1.0}, weights, scores) == ["--word-score 1 is the largest tried"]
+    assert grid_edges({"lm_weight": 0.5, "word_score": -1.0}, weights, scores) == [
+        "--lm-weight 0.5 is the smallest tried", "--word-score -1 is the smallest tried"]
+    # a single value given is a choice, not a border
+    assert grid_edges({"lm_weight": 2.0, "word_score": 0.0}, [2.0], [0]) == []
+
+
 def test_tune_lm_option_lists_are_checked():
     from audiofront.cli.tune_lm import parse_floats
     from audiofront.errors import UserError
