@@ -83,16 +83,13 @@ def decode_cuts(
     hyps: dict[str, str] = {}
     refs: dict[str, str] = {}
     hyp_tokens: dict[str, str] = {}
-    ref_tokens: dict[str, str] = {}
     audio_seconds = 0.0
     start = time.perf_counter()
     for ids, texts, seconds, log_probs, out_lens in _emissions(task, model, cuts, cuts_path, device, max_duration):
         if decoder is None:
             token_ids = ctc_greedy(log_probs, out_lens, tokenizer.blank_id)
             words = [tokenizer.decode(t).split() for t in token_ids]
-            for cut_id, text, t in zip(ids, texts, token_ids):
-                hyp_tokens[cut_id] = " ".join(tokenizer.tokens[i] for i in t)
-                ref_tokens[cut_id] = " ".join(tokenizer.encode_as_tokens(" ".join(text.split())))
+            hyp_tokens.update((cut_id, " ".join(tokenizer.tokens[i] for i in t)) for cut_id, t in zip(ids, token_ids))
         else:
             words = decoder.decode_batch(log_probs, out_lens)
         for cut_id, text, w in zip(ids, texts, words):
@@ -108,7 +105,8 @@ def decode_cuts(
     write_kaldi_text(out_dir / "ref", refs)
     if decoder is None:
         write_kaldi_text(out_dir / "hyp_tokens", hyp_tokens)
-        write_kaldi_text(out_dir / "ref_tokens", ref_tokens)
+        # the references in the same units, from the normalised transcripts written to ref
+        write_kaldi_text(out_dir / "ref_tokens", {i: " ".join(tokenizer.encode_as_tokens(r)) for i, r in refs.items()})
     summary = DecodeSummary(len(hyps), audio_seconds, elapsed, out_dir)
     meta = {
         "checkpoint": str(checkpoint),
