@@ -99,9 +99,9 @@ class _ScaleTask(Task):
         return ((model.w * batch["x"]) ** 2).mean(), {}
 
 
-def _fit(tmp_path, batches, **cfg):
+def _fit(tmp_path, batches, task=None, **cfg):
     cfg = {"exp_dir": str(tmp_path / "exp"), "num_epochs": 1, "progress": False, "tensorboard": False, **cfg}
-    return Trainer(_ScaleTask(batches), TrainConfig(**cfg)).fit()
+    return Trainer((task or _ScaleTask)(batches), TrainConfig(**cfg)).fit()
 
 
 def test_a_loader_without_batches_is_refused_before_training(tmp_path):
@@ -149,9 +149,7 @@ class _NormTask(_ScaleTask):
 
 def test_a_skipped_step_leaves_the_buffers_as_they_were(tmp_path):
     ok, nan = {"x": torch.arange(4.0)}, {"x": torch.full((4,), float("nan"))}
-    cfg = {"exp_dir": str(tmp_path / "exp"), "num_epochs": 1, "progress": False, "tensorboard": False,
-           "max_nonfinite_steps": 3}
-    out = Trainer(_NormTask([ok, nan, ok, nan, nan]), TrainConfig(**cfg)).fit()
+    out = _fit(tmp_path, [ok, nan, ok, nan, nan], task=_NormTask, max_nonfinite_steps=3)
     state = torch.load(out, map_location="cpu", weights_only=True)["model"]
     # the NaN batches went through the batch norm in training mode, which would have left NaN statistics
     assert torch.isfinite(state["norm.running_mean"]).all() and torch.isfinite(state["norm.running_var"]).all()
