@@ -76,3 +76,24 @@ def test_a_mel_vae_is_shown_in_mel_bands():
     assert "32 mel band (0-7 kHz) (bottom to top)" in render_terminal(r)
     # FFT bins keep their frequency axis: 128 bins of 62.5 Hz
     assert reconstruct(load_vae(tiny_vae_checkpoint()), 0.3 * speech_like(0.3, seed=6)).frequency_axis == (0.0, 8.0, "kHz")
+
+
+def test_a_level_free_vae_is_shown_at_the_fragments_own_level():
+    """level: fragment: the VAE never sees loudness, but the figure does: the original is the plain log power of
+    the audio (as for a VAE that keeps the level), and the distance does not depend on the level added back."""
+    from audiofront.models.vae import ConvVae, VaeConfig
+
+    torch.manual_seed(0)
+    kw = dict(n_bins=32, frequency_scale="mel", channels=4)
+    free, keep = ConvVae(VaeConfig(level="fragment", **kw)).eval(), ConvVae(VaeConfig(**kw)).eval()
+    x = 0.3 * speech_like(0.3, seed=7)
+    a, b = reconstruct(free, x), reconstruct(keep, x)
+    assert np.allclose(a.original_db, b.original_db, atol=1e-3)
+    # the reconstruction error is that of the level-free fragments
+    frags = free.analysis.frames(x[None].float(), free.cfg.fragment_frames * free.cfg.stft_hop)[0]
+    with torch.no_grad():
+        err = (free(frags, sample=False)["recon"] - frags).permute(1, 0, 2).reshape(32, -1)
+    centres = torch.arange(err.shape[1]) * free.cfg.stft_hop - free.cfg.fragment_reach
+    inside = (centres >= 0) & (centres < x.shape[0])  # the sub-frames centred inside the audio, as shown
+    lsd = (10 / math.log(10) * err[:, inside]).square().mean(0).sqrt()
+    assert np.allclose(a.lsd_per_frame_db, lsd.numpy(), atol=1e-3)

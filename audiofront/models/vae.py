@@ -11,8 +11,12 @@ Fragment analysis (our choice; the paper fixes only "128 frequency bins x 8 fram
   triangular mel bands between ``mel_min_hz`` and ``mel_max_hz`` (peak 1, :func:`mel_filter_matrix`) before
   the log; the linear bins spend half the fragment on 4-8 kHz, and 13 principal components of linear fragments
   classify digits far worse than those of 32 mel bands (egs/vae/RESULTS.md);
-* ``ln(power + log_floor)`` (floor 1e-6 for audio in [-1, 1], about -80 dB below a full-scale sine), then
-  each bin normalised by the mean and standard deviation of that bin over training speech (``norm_mean``,
+* ``ln(power + log_floor)`` (floor 1e-6 for audio in [-1, 1], about -80 dB below a full-scale sine);
+* ``level: fragment`` (our option): each fragment's mean ln power over its bins and sub-frames subtracted, so
+  that the latents are spent on the spectral shape and its change within the fragment, not on loudness (MFCC
+  keeps loudness apart in c0 the same way); on FSDD digits this decided more than any other choice
+  (egs/vae/RESULTS.md);
+* each bin normalised by the mean and standard deviation of that bin over training speech (``norm_mean``,
   ``norm_std``: measured by the ``vae`` task before training and stored in the config, so checkpoints
   rebuild the same analysis).
 
@@ -62,6 +66,7 @@ class VaeConfig:
     mel_min_hz: float = 0.0
     mel_max_hz: Optional[float] = None  # None: sample_rate / 2
     feature_hop: int = 160  # hop of the `vae` frontend's frames (10 ms: the mfcc/mel frames)
+    level: str = "keep"  # keep | fragment: subtract each fragment's mean ln power (its loudness) before normalising
     norm_mean: Optional[list] = None  # [n_bins] per-bin mean of ln power (None: 0)
     norm_std: Optional[list] = None  # [n_bins] per-bin std (None: 1)
 
@@ -113,6 +118,8 @@ class VaeConfig:
             )
         if self.pooling not in ("global", "time"):
             raise UserError(f"vae: pooling must be global or time, got {self.pooling!r}")
+        if self.level not in ("keep", "fragment"):
+            raise UserError(f"vae: level must be keep or fragment, got {self.level!r}")
         if not (isinstance(self.log_floor, (int, float)) and self.log_floor > 0):
             raise UserError(f"vae: log_floor must be a positive number, got {self.log_floor!r}")
         for name in ("norm_mean", "norm_std"):
@@ -174,6 +181,13 @@ class FragmentAnalysis(nn.Module):
         power = power[..., : c.n_bins] if self.mel is None else power @ self.mel.to(power.dtype)
         return torch.log(power + c.log_floor).transpose(-1, -2)
 
+    def level_free(self, logp: Tensor) -> Tensor:
+        """``[..., n_bins, K]`` ln power of whole fragments (``K = fragment_frames``) less each fragment's mean
+        (``level: fragment``), or unchanged (``level: keep``)."""
+        if self.cfg.level == "fragment":
+            return logp - logp.mean(dim=(-2, -1), keepdim=True)
+        return logp
+
     def normalise(self, logp: Tensor) -> Tensor:
         return (logp - self.mean.to(logp.dtype)[:, None]) / self.std.to(logp.dtype)[:, None]
 
@@ -192,13 +206,13 @@ class FragmentAnalysis(nn.Module):
         The signal is zero-extended on both sides, as every centred frontend does (``centered_num_frames``).
         """
         chunks = self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)  # [B, 1 + T // hop, span]
-        return self.normalise(self.log_power(chunks))
+        return self.normalise(self.level_free(self.log_power(chunks)))
 
     def fragments_at(self, waveforms: Tensor, item: Tensor, centre: Tensor) -> Tensor:
         """Fragments of ``waveforms[item[i]]`` centred on sample ``centre[i]``: ``[N, n_bins, frames]``."""
         # sample centre - left .. centre - left + span - 1 of the signal is padded index centre .. centre + span - 1
         idx = centre[:, None] + torch.arange(self.cfg.fragment_span, device=waveforms.device)[None, :]
-        return self.normalise(self.log_power(self._padded(waveforms)[item[:, None], idx]))
+        return self.normalise(self.level_free(self.log_power(self._padded(waveforms)[item[:, None], idx])))
 
 
 class VaeAnalysisFrontend(Frontend):

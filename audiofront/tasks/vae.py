@@ -107,6 +107,12 @@ class VaeTask(Task):
                 continue
             with torch.no_grad():
                 logp = analysis.log_power(audio).double()  # [n_bins, K], frames inside the cut only
+            if cfg.level == "fragment":  # the statistics of level-free fragments: K cut into whole fragments
+                k = logp.shape[1] // cfg.fragment_frames * cfg.fragment_frames
+                if k == 0:
+                    continue
+                frags = logp[:, :k].reshape(cfg.n_bins, -1, cfg.fragment_frames).transpose(0, 1)
+                logp = analysis.level_free(frags).transpose(0, 1).reshape(cfg.n_bins, k)
             total += logp.sum(1)
             square += logp.square().sum(1)
             count += logp.shape[1]

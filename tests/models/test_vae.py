@@ -66,6 +66,27 @@ def test_fragments_at_random_centres_equal_the_frontend_frames():
     assert tone.shape == (128, 8) and set(tone.argmax(0).tolist()) == {16}
 
 
+def test_level_free_fragments_ignore_the_gain_and_keep_the_shape():
+    """level: fragment subtracts each fragment's mean ln power: a louder copy of a signal gives the same fragments
+    (the log floor aside, so the signal is far above it), while level: keep shifts every bin by ln(gain^2)."""
+    g = torch.Generator().manual_seed(5)
+    x = 0.1 * torch.randn(1, 4000, generator=g)
+    kw = dict(n_bins=32, frequency_scale="mel", channels=4)
+    free = ConvVae(VaeConfig(level="fragment", **kw)).analysis
+    keep = ConvVae(VaeConfig(**kw)).analysis
+    quiet, loud = free.frames(x, 160), free.frames(4.0 * x, 160)
+    inner = slice(3, -3)  # fragments that lie inside the signal (the edges read zero padding, at the floor)
+    assert torch.allclose(quiet[:, inner], loud[:, inner], atol=1e-3)
+    shift = keep.frames(4.0 * x, 160)[:, inner] - keep.frames(x, 160)[:, inner]
+    assert torch.allclose(shift, torch.full_like(shift, math.log(16.0)), atol=1e-3)
+    # each level-free fragment has zero mean ln power, and its shape is that of the kept one less its mean
+    raw = keep.frames(x, 160)[:, inner]
+    assert torch.allclose(quiet[:, inner].mean(dim=(-2, -1)), torch.zeros(raw.shape[:2]), atol=1e-5)
+    assert torch.allclose(quiet[:, inner], raw - raw.mean(dim=(-2, -1), keepdim=True), atol=1e-5)
+    with pytest.raises(UserError, match="level must be keep or fragment"):
+        VaeConfig(level="utterance").check()
+
+
 def test_bad_model_options_are_refused():
     for bad, words in (({"fragment_frames": 6}, "multiples of 4"), ({"pooling": "max"}, "pooling"),
                        ({"latent_dim": 0}, "latent_dim"), ({"window_length": 400}, "window_length"),
@@ -129,6 +150,7 @@ def test_mel_options_are_checked():
 
 
 @pytest.mark.parametrize("name", ["vae_librispeech_25ms", "vae_librispeech_25ms_time", "vae_librispeech_25ms_mel",
+                                  "vae_librispeech_25ms_mel4k",
                                   "vae_librispeech_300ms"])
 def test_the_recipes_build_the_model_they_describe(name):
     import pathlib
@@ -144,3 +166,7 @@ def test_the_recipes_build_the_model_they_describe(name):
     assert model(frags[0, :2])["recon"].shape == (2, cfg.n_bins, cfg.fragment_frames)
     if name.endswith("_mel"):
         assert cfg.frequency_scale == "mel" and cfg.n_bins == 32 and model.analysis.mel.shape == (129, 32)
+    if name.endswith("_mel4k"):
+        assert cfg.mel_top_hz == 4000.0 and cfg.level == "fragment" and model.analysis.mel.shape == (129, 32)
+        # no mel band reaches above 4 kHz: FFT bins past 4000 Hz carry no weight
+        assert float(model.analysis.mel[4000 * cfg.n_fft // cfg.sample_rate + 1 :].abs().sum()) == 0.0

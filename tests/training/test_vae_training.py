@@ -152,3 +152,27 @@ def test_training_on_the_vae_frontend_uses_the_trained_vae(tmp_path):
     assert names
     for k in names:
         assert torch.equal(trained[f"frontend.{k}"], vae[k]), k
+
+
+def test_level_free_normalisation_is_measured_on_level_free_fragments(tmp_path):
+    """With level: fragment the stored per-bin statistics are those of level-free fragments: the training
+    fragments, normalised with them, have per-bin mean near 0 and std near 1 (they would not with the statistics
+    of the kept level, which differ by each fragment's loudness)."""
+    import numpy as np
+    from lhotse import load_manifest
+
+    cuts = make_corpus(tmp_path / "c", n=4)
+    opts = {"train_cuts": str(cuts), "channels": 4, "frequency_scale": "mel", "n_bins": 32, "fragments_per_batch": 16,
+            "max_duration": 5.0}
+    task = build_task("vae", {**opts, "level": "fragment"})
+    keep = build_task("vae", opts)
+    assert not np.allclose(task.config["norm_mean"], keep.config["norm_mean"], atol=0.5)
+    analysis = task.build_model().analysis
+    step = analysis.cfg.fragment_frames * analysis.cfg.stft_hop  # whole fragments side by side, as measured
+    frags = []
+    for cut in load_manifest(cuts):
+        audio = torch.from_numpy(np.ascontiguousarray(cut.load_audio()[0], dtype=np.float32))
+        frags.append(analysis.frames(audio[None], step)[0, 1:-1])  # inside the cut (no zero padding)
+    x = torch.cat(frags).transpose(0, 1).reshape(32, -1)  # [bins, fragments x frames]
+    assert x.mean(1).abs().max() < 0.1
+    assert (x.std(1) - 1).abs().max() < 0.1
