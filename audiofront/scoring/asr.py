@@ -247,6 +247,18 @@ def chars_of(texts: dict[str, str]) -> dict[str, str]:
     return {u: " ".join("|".join(t.split())) for u, t in texts.items()}
 
 
+def phones_of(texts: dict[str, str]) -> dict[str, str]:
+    """Phone token texts (``decode``'s ``hyp_tokens``/``ref_tokens`` of a phone model) with the word-position
+    marks removed: ``{"u": "HH AY_E | Y UW_E"}`` -> ``{"u": "HH AY Y UW"}``, so that the error rate counts the 39
+    phones alone, as TIMIT's phone error rate does (a phone right but its word end wrong is then no error)."""
+    from ..text.tokenizer import FINAL_SUFFIX, WORD_BOUNDARY
+
+    def plain(token: str) -> str:
+        return token[: -len(FINAL_SUFFIX)] if token.endswith(FINAL_SUFFIX) else token
+
+    return {u: " ".join(plain(t) for t in text.split() if t != WORD_BOUNDARY) for u, text in texts.items()}
+
+
 def score_files(
     ref: str | os.PathLike,
     hyp: str | os.PathLike,
@@ -260,7 +272,9 @@ def score_files(
     """Score Kaldi ``text`` files and write the summary, alignments and (optionally) a RESULTS.md row.
 
     ``unit="char"``: the character error rate instead, every character one unit and each space between words
-    one unit ``|`` (so a split or merged word counts), the columns then counting characters.
+    one unit ``|`` (so a split or merged word counts), the columns then counting characters. ``unit="phone"``:
+    files of phone tokens scored without their word-position marks (:func:`phones_of`), the columns counting
+    phones.
     ``compare``: a second system's hypotheses of the same references; the paired bootstrap of the two
     (:func:`wer_bootstrap`, this ``hyp`` as A) goes to ``out_dir/compare.json`` and ``result.comparison``."""
     refs, hyps = read_kaldi_text(ref, "--ref"), read_kaldi_text(hyp, "--hyp")
@@ -268,8 +282,11 @@ def score_files(
     if unit == "char":
         refs, hyps = chars_of(refs), chars_of(hyps)
         other = chars_of(other) if other is not None else None
+    elif unit == "phone":
+        refs, hyps = phones_of(refs), phones_of(hyps)
+        other = phones_of(other) if other is not None else None
     elif unit != "word":
-        raise ValueError(f"--unit must be word or char, got {unit!r}")
+        raise ValueError(f"--unit must be word, char or phone, got {unit!r}")
     result = score_texts(refs, hyps, dataset=dataset)
     write_score_files(result, out_dir)
     if other is not None:

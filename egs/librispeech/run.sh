@@ -188,6 +188,11 @@ stage_score() {
     if [ -f "$(set_dir decode "$s" greedy)/hyp_tokens" ]; then
       audiofront score --ref "$(set_dir decode "$s" greedy)/ref_tokens" --hyp "$(set_dir decode "$s" greedy)/hyp_tokens" \
         --out-dir "$(set_dir score "$s" greedy_ter)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_ter"
+      # phones: also the error over the 39 phones alone, the word-end marks left out (TIMIT's phone error rate)
+      if [ "$tokenizer" = phone ]; then
+        audiofront score --ref "$(set_dir decode "$s" greedy)/ref_tokens" --hyp "$(set_dir decode "$s" greedy)/hyp_tokens" \
+          --unit phone --out-dir "$(set_dir score "$s" greedy_per)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_per"
+      fi
     fi
     # and character error rates (the columns then count characters): of the lexicon + LM output for every
     # tokenizer, of greedy decoding except for phone tokens, whose greedy output spells the words it cannot look

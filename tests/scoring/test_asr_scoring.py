@@ -51,7 +51,21 @@ def test_character_error_rate_by_hand(tmp_path):
     assert (c["words"], c["substitutions"], c["insertions"], c["deletions"]) == (9, 1, 1, 0)
     assert r.wer == pytest.approx(100 * 2 / 9)
     with pytest.raises(ValueError, match="--unit"):
-        score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "score", unit="phone")
+        score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "score", unit="syllable")
+
+
+def test_phone_error_rate_leaves_out_the_word_end_marks(tmp_path):
+    # "HI YOU": HH AY_E Y UW_E (word-final variants) or HH AY | Y UW (boundary tokens): the same 4 phones
+    (tmp_path / "ref").write_text("u1 HH AY_E Y UW_E\nu2 HH AY | Y UW\n")
+    # u1: AY's word end missed (no phone error), AY for UW (one substitution); u2: Y deleted (the extra '|' is
+    # no phone)
+    (tmp_path / "hyp").write_text("u1 HH AY Y AY_E\nu2 HH AY | | UW\n")
+    r = score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "score", unit="phone")
+    c = r.counts()
+    assert (c["words"], c["substitutions"], c["insertions"], c["deletions"]) == (8, 1, 0, 1)
+    assert r.wer == pytest.approx(100 * 2 / 8)
+    # the same files as tokens (unit word): the word-end marks count
+    assert score_files(tmp_path / "ref", tmp_path / "hyp", tmp_path / "s2").counts()["words"] == 9
 
 
 def test_files_alignment_and_results_rows(tmp_path):
