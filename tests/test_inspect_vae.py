@@ -84,7 +84,10 @@ def test_a_level_free_vae_is_shown_at_the_fragments_own_level():
     from audiofront.models.vae import ConvVae, VaeConfig
 
     torch.manual_seed(0)
-    kw = dict(n_bins=32, frequency_scale="mel", channels=4)
+    # a per-band normalisation that is not the identity: the level must be added back in ln power, not in z-scores
+    std = torch.linspace(0.5, 3.0, 32)
+    kw = dict(n_bins=32, frequency_scale="mel", channels=4, norm_mean=[float(v) for v in torch.linspace(-3.0, 1.0, 32)],
+              norm_std=[float(v) for v in std])
     free, keep = ConvVae(VaeConfig(level="fragment", **kw)).eval(), ConvVae(VaeConfig(**kw)).eval()
     x = 0.3 * speech_like(0.3, seed=7)
     a, b = reconstruct(free, x), reconstruct(keep, x)
@@ -92,7 +95,7 @@ def test_a_level_free_vae_is_shown_at_the_fragments_own_level():
     # the reconstruction error is that of the level-free fragments
     frags = free.analysis.frames(x[None].float(), free.cfg.fragment_frames * free.cfg.stft_hop)[0]
     with torch.no_grad():
-        err = (free(frags, sample=False)["recon"] - frags).permute(1, 0, 2).reshape(32, -1)
+        err = ((free(frags, sample=False)["recon"] - frags) * std[:, None]).permute(1, 0, 2).reshape(32, -1)
     centres = torch.arange(err.shape[1]) * free.cfg.stft_hop - free.cfg.fragment_reach
     inside = (centres >= 0) & (centres < x.shape[0])  # the sub-frames centred inside the audio, as shown
     lsd = (10 / math.log(10) * err[:, inside]).square().mean(0).sqrt()

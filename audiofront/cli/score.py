@@ -1,4 +1,5 @@
-"""``audiofront score``: WER of Kaldi text files (sclite-style table), or classification scores."""
+"""``audiofront score``: WER (or CER, or phone error) of Kaldi text files (sclite-style table), or classification
+scores."""
 
 from __future__ import annotations
 

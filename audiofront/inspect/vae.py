@@ -4,7 +4,8 @@ The recording is cut into non-overlapping fragments (centred on samples ``0, S, 
 fragment_frames * stft_hop``, 400 samples for the 25 ms model), each is encoded to its posterior mean and
 decoded, and the sub-frames of the fragments side by side make both spectrograms (sub-frame ``n`` is centred
 on sample ``n * stft_hop - reach``; only those centred inside the recording are kept). Both are in dB,
-``10 log10(power + log_floor)``.
+``10 log10(power + log_floor)``. For a ``level: fragment`` VAE, which never sees a fragment's mean level, both
+take each fragment's level from the original: the figure's loudness is not carried by the latents.
 
 Log-spectral distance: per sub-frame, the RMS over the bins of the dB difference; :attr:`lsd_db` is its mean.
 For a ``frequency_scale: mel`` VAE the bins are its mel bands, so its distance is not comparable with a linear

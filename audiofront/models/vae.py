@@ -13,9 +13,9 @@ Fragment analysis (our choice; the paper fixes only "128 frequency bins x 8 fram
   classify digits far worse than those of 32 mel bands (egs/vae/RESULTS.md);
 * ``ln(power + log_floor)`` (floor 1e-6 for audio in [-1, 1], about -80 dB below a full-scale sine);
 * ``level: fragment`` (our option): each fragment's mean ln power over its bins and sub-frames subtracted, so
-  that the latents are spent on the spectral shape and its change within the fragment, not on loudness (MFCC
-  keeps loudness apart in c0 the same way); on FSDD digits this decided more than any other choice
-  (egs/vae/RESULTS.md);
+  that the latents are spent on the spectral shape and its change within the fragment: loudness is gone from
+  the features altogether (MFCC keeps it, but apart, in c0); on FSDD digits this, with 0-4 kHz bands, decided
+  more than any other choice (egs/vae/RESULTS.md);
 * each bin normalised by the mean and standard deviation of that bin over training speech (``norm_mean``,
   ``norm_std``: measured by the ``vae`` task before training and stored in the config, so checkpoints
   rebuild the same analysis).

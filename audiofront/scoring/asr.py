@@ -249,8 +249,10 @@ def chars_of(texts: dict[str, str]) -> dict[str, str]:
 
 def phones_of(texts: dict[str, str]) -> dict[str, str]:
     """Phone token texts (``decode``'s ``hyp_tokens``/``ref_tokens`` of a phone model) with the word-position
-    marks removed: ``{"u": "HH AY_E | Y UW_E"}`` -> ``{"u": "HH AY Y UW"}``, so that the error rate counts the 39
-    phones alone, as TIMIT's phone error rate does (a phone right but its word end wrong is then no error)."""
+    marks removed: word-final variants lose their suffix (``"HH AY_E Y UW_E"`` -> ``"HH AY Y UW"``) and
+    word-boundary tokens go (``"HH AY | Y UW"`` -> the same), so that the error rate counts the 39 phones, as
+    TIMIT's phone error rate does (a phone right but its word end wrong is then no error). Any other token
+    (``<unk>``) is kept and counted."""
     from ..text.tokenizer import FINAL_SUFFIX, WORD_BOUNDARY
 
     def plain(token: str) -> str:

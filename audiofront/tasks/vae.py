@@ -117,7 +117,8 @@ class VaeTask(Task):
             square += logp.square().sum(1)
             count += logp.shape[1]
         if count < 2:
-            raise UserError(f"--train-cuts {path}: no cut is long enough ({cfg.n_fft} samples) to measure the spectrum")
+            need = cfg.fragment_span if cfg.level == "fragment" else cfg.n_fft  # a whole fragment, or one sub-frame
+            raise UserError(f"--train-cuts {path}: no cut is long enough ({need} samples) to measure the spectrum")
         mean = total / count
         std = (square / count - mean.square()).clamp(min=1e-8).sqrt()
         self.config["norm_mean"] = [float(v) for v in mean.float()]
