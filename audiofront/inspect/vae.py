@@ -76,8 +76,7 @@ def reconstruct(model, waveform: Tensor) -> VaeReconstruction:
     if cfg.level == "fragment":
         # the VAE sees each fragment less its mean ln power: both are shown at the fragment's own level again
         # (the distance is unchanged, the level being the same for both)
-        raw = model.analysis.log_power(model.analysis._padded(waveform[None].float()).unfold(-1, cfg.fragment_span, step))[0]
-        level = raw.mean(dim=(-2, -1), keepdim=True)
+        level = model.analysis.levels(waveform[None].float(), step)[0][:, None, None]  # [F, 1, 1]
         original, decoded = original + level, decoded + level
     # [F, bins, frames] -> [bins, F * frames], sub-frame n centred on n * stft_hop - reach
     original = original.permute(1, 0, 2).reshape(cfg.n_bins, -1)

@@ -208,6 +208,11 @@ class FragmentAnalysis(nn.Module):
         chunks = self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)  # [B, 1 + T // hop, span]
         return self.normalise(self.level_free(self.log_power(chunks)))
 
+    def levels(self, waveforms: Tensor, hop: int) -> Tensor:
+        """Mean ln power of the fragments of :meth:`frames` (what ``level: fragment`` removes): ``[B, F]``."""
+        chunks = self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)
+        return self.log_power(chunks).mean(dim=(-2, -1))
+
     def fragments_at(self, waveforms: Tensor, item: Tensor, centre: Tensor) -> Tensor:
         """Fragments of ``waveforms[item[i]]`` centred on sample ``centre[i]``: ``[N, n_bins, frames]``."""
         # sample centre - left .. centre - left + span - 1 of the signal is padded index centre .. centre + span - 1
