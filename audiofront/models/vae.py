@@ -200,18 +200,20 @@ class FragmentAnalysis(nn.Module):
         left = c.fragment_reach + c.n_fft // 2
         return F.pad(waveforms, (left, c.fragment_span - left))
 
+    def _chunks(self, waveforms: Tensor, hop: int) -> Tensor:
+        """The samples of the fragments centred on ``0, hop, 2 hop, ...`` of ``[B, T]``: ``[B, 1 + T // hop, span]``."""
+        return self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)
+
     def frames(self, waveforms: Tensor, hop: int) -> Tensor:
         """Fragments centred on samples ``0, hop, 2 hop, ...`` of ``[B, T]``: ``[B, 1 + T // hop, n_bins, frames]``.
 
         The signal is zero-extended on both sides, as every centred frontend does (``centered_num_frames``).
         """
-        chunks = self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)  # [B, 1 + T // hop, span]
-        return self.normalise(self.level_free(self.log_power(chunks)))
+        return self.normalise(self.level_free(self.log_power(self._chunks(waveforms, hop))))
 
     def levels(self, waveforms: Tensor, hop: int) -> Tensor:
         """Mean ln power of the fragments of :meth:`frames` (what ``level: fragment`` removes): ``[B, F]``."""
-        chunks = self._padded(waveforms).unfold(-1, self.cfg.fragment_span, hop)
-        return self.log_power(chunks).mean(dim=(-2, -1))
+        return self.log_power(self._chunks(waveforms, hop)).mean(dim=(-2, -1))
 
     def fragments_at(self, waveforms: Tensor, item: Tensor, centre: Tensor) -> Tensor:
         """Fragments of ``waveforms[item[i]]`` centred on sample ``centre[i]``: ``[N, n_bins, frames]``."""

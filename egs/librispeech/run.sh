@@ -176,23 +176,24 @@ stage_decode() {
 
 stage_score() {
   # one RESULTS.md row per test set and method (dataset column: librispeech-SET)
-  local s method methods
+  local s method methods greedy unit name units=(word:greedy_ter)
+  if [ "$tokenizer" = phone ]; then units+=(phone:greedy_per); fi
   for s in "${test_sets[@]}"; do
     for method in greedy lm; do
       audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
         --out-dir "$(set_dir score "$s" "$method")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$method"
     done
-    # the greedy token error rate (the columns then count the model's units: phones, characters or BPE pieces),
-    # the acoustic model alone; for characters it is the greedy CER below (decodes made before audiofront wrote
-    # the token files have none)
-    if [ -f "$(set_dir decode "$s" greedy)/hyp_tokens" ]; then
-      audiofront score --ref "$(set_dir decode "$s" greedy)/ref_tokens" --hyp "$(set_dir decode "$s" greedy)/hyp_tokens" \
-        --out-dir "$(set_dir score "$s" greedy_ter)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_ter"
-      # phones: also the error over the 39 phones alone, the word-end marks left out (TIMIT's phone error rate)
-      if [ "$tokenizer" = phone ]; then
-        audiofront score --ref "$(set_dir decode "$s" greedy)/ref_tokens" --hyp "$(set_dir decode "$s" greedy)/hyp_tokens" \
-          --unit phone --out-dir "$(set_dir score "$s" greedy_per)" --dataset "librispeech-$s" --results "$results" --tag "${tag}_greedy_per"
-      fi
+    # the greedy token error rate (the columns then count the model's units: phones, characters or BPE pieces), the
+    # acoustic model alone; for characters it is the greedy CER below (decodes made before audiofront wrote
+    # the token files have none); for phones also the error over the 39 phones, the word-end marks left out
+    # (TIMIT's phone error rate)
+    greedy=$(set_dir decode "$s" greedy)
+    if [ -f "$greedy/hyp_tokens" ]; then
+      for unit in "${units[@]}"; do
+        name=${unit#*:}; unit=${unit%%:*}
+        audiofront score --ref "$greedy/ref_tokens" --hyp "$greedy/hyp_tokens" --unit "$unit" \
+          --out-dir "$(set_dir score "$s" "$name")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_$name"
+      done
     fi
     # and character error rates (the columns then count characters): of the lexicon + LM output for every
     # tokenizer, of greedy decoding except for phone tokens, whose greedy output spells the words it cannot look

@@ -12,8 +12,9 @@
 # Stages: 0 prepare LibriSpeech (17 training speakers; 1970 and 2136 held out), 1 prepare FSDD (train 4 speakers,
 # test theo), 2 train VAE-13 (25 ms), VAE-13 on mel bands (vae13mel), VAE-13 on 0-4 kHz mel bands, level-free
 # (vae13nb) and VAE-40 (300 ms), 3 extract FSDD features (each feature in each storage of --storages), 4 storage
-# report (exp/storage.md, from the files written), 5 train the MLPs (every feature of --features), 6 evaluate (whole clips, --snr), 7 score (95% CI; paired bootstrap against mfcc), 8 reconstruction of
-# held-out LibriSpeech speakers (inspect-vae: log-spectral distance, figure), 9 optional ASR comparison
+# report (exp/storage.md, from the files written), 5 train the MLPs (every feature of --features), 6 evaluate
+# (whole clips, --snr), 7 score (95% CI; paired bootstrap against mfcc), 8 reconstruction of held-out LibriSpeech
+# speakers (inspect-vae: log-spectral distance, figure), 9 optional ASR comparison
 # (--asr true: Conformer-CTC with fbank and with vae13, egs/demo and/or egs/librispeech at their budgets).
 # Finished stages leave .done markers and are skipped (--force true reruns them).
 #
