@@ -107,6 +107,7 @@ def _register() -> None:
     app.command("decode", help="CTC greedy or lexicon + n-gram LM beam search over a cut set; writes Kaldi text.")(decode.main)
     from . import tune_lm; app.command("tune-lm", help="LM weight x word score grid of the beam search on a dev cut set; the best to tune.json.")(tune_lm.main)
     app.command("score", help="WER (sclite-style table, alignments, RESULTS.md row) or --task classify scores.")(score.main)
+    app.command("score-table", help="Error rates of several `score` folders as one table: a row per tag, a column per set.")(score.table)
     from . import prepare_classify; prepare_classify.register(prepare.app)  # CLASSIFY: fsdd, speechcommands, ...
     from . import evaluate; app.command("evaluate", help="Clip-level predictions of a classifier checkpoint, optionally in Gaussian noise (--snr sweep).")(evaluate.main)  # CLASSIFY
     from . import transcribe; app.command("transcribe", help="Words of your own audio files (any rate, any channels) from an asr checkpoint; greedy or --lm.")(transcribe.main)  # PHONES

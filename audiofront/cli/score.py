@@ -61,3 +61,18 @@ def main(
         err.print(f"[yellow]{len(r.missing_hyp)} reference utterances had no hypothesis (scored as empty)[/yellow]")
     if r.extra_hyp:
         err.print(f"[yellow]{len(r.extra_hyp)} hypotheses had no reference (not scored)[/yellow]")
+
+
+def table(
+    score_dirs: list[Path] = typer.Argument(..., help="folders `audiofront score` wrote (each with its wer.json)"),
+    results: Optional[Path] = typer.Option(None, "--results", help="append the table to this RESULTS.md, under --title"),
+    title: str = typer.Option("error rates (%) by set", "--title", help="the heading of the table in --results"),
+    strip_prefix: str = typer.Option("", "--strip-prefix", help="taken off the set names in the header, e.g. librispeech-"),
+) -> None:
+    """One table of error rates: a row per --tag of `score`, a column per --dataset (icefall's RESULTS.md layout)."""
+    from ..scoring.set_table import append_set_table, format_set_table, read_score
+
+    text = format_set_table([read_score(d) for d in score_dirs], strip_prefix=strip_prefix)
+    typer.echo(text, nl=False)
+    if results is not None:
+        append_set_table(results, title, text)

@@ -13,6 +13,23 @@ from ..errors import UserError
 FORMATS = ("kaldi", "jsonl")
 
 
+def tuned_pair(checkpoint: Path, lm_weight: Optional[float], word_score: Optional[float]) -> tuple:
+    """The LM weight and word score the user left out, from ``tune_lm/tune.json`` in the checkpoint's folder (what
+    ``audiofront tune-lm`` chose on a dev set for this model; said once on stderr), else ``None``."""
+    tune = checkpoint.parent / "tune_lm" / "tune.json"
+    if not tune.is_file():
+        return lm_weight, word_score
+    try:
+        best = json.loads(tune.read_text(encoding="utf-8"))["best"]
+        weight, score = float(best["lm_weight"]), float(best["word_score"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{tune} is not a tune.json of `audiofront tune-lm` ({e}); give --lm-weight and --word-score") from None
+    lm_weight = weight if lm_weight is None else lm_weight
+    word_score = score if word_score is None else word_score
+    typer.echo(f"note: LM weight {lm_weight:g}, word score {word_score:g} (left out: taken from {tune})", err=True)
+    return lm_weight, word_score
+
+
 def main(
     inputs: List[Path] = typer.Argument(..., help="audio files, or directories searched for them"),
     checkpoint: Path = typer.Option(..., "--checkpoint", help="an asr checkpoint (avg.pt, last.pt, ...)"),
@@ -21,8 +38,9 @@ def main(
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the one the checkpoint records)"),
     lm_path: Optional[Path] = typer.Option(None, "--lm-path", help="ARPA LM (default: the one in the lang dir)"),
     beam_size: int = typer.Option(50, "--beam-size"),
-    lm_weight: float = typer.Option(1.0, "--lm-weight"),
-    word_score: float = typer.Option(0.0, "--word-score"),
+    lm_weight: Optional[float] = typer.Option(None, "--lm-weight", help="default: tune-lm's choice for this experiment "
+                                              "(tune_lm/tune.json beside the checkpoint, as egs/librispeech leaves it), else 1"),
+    word_score: Optional[float] = typer.Option(None, "--word-score", help="default: as --lm-weight, else 0"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here instead of stdout"),
     fmt: Optional[str] = typer.Option(None, "--format", help="kaldi (`id WORDS`) | jsonl (default: by --output's extension)"),
     chunk_seconds: float = typer.Option(30.0, "--chunk-seconds", help="longer files are decoded in pieces of at most this"),
@@ -43,7 +61,10 @@ def main(
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     files = list_audio_files(inputs)
-    opts = BeamSearchOptions(beam_size=beam_size, lm_weight=lm_weight, word_score=word_score)
+    if method == "lm" and (lm_weight is None or word_score is None):
+        lm_weight, word_score = tuned_pair(checkpoint, lm_weight, word_score)
+    opts = BeamSearchOptions(beam_size=beam_size, lm_weight=1.0 if lm_weight is None else lm_weight,
+                             word_score=0.0 if word_score is None else word_score)
     try:
         tr = Transcriber(checkpoint, method=method, lang_dir=lang_dir, lm_path=lm_path, options=opts, device=device,
                          chunk_seconds=chunk_seconds)

@@ -185,8 +185,10 @@ def print_summary(rows: list[dict[str, object]], title: str = "WER") -> None:
     Console().print(table)
 
 
-def write_score_files(result: WerResult, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """``wer_summary.md`` (sclite-style table), ``per_utt.txt`` (alignments), ``wer.json`` (counts)."""
+def write_score_files(result: WerResult, out_dir: str | os.PathLike, tag: str | None = None,
+                      unit: str = "word") -> dict[str, Path]:
+    """``wer_summary.md`` (sclite-style table), ``per_utt.txt`` (alignments), ``wer.json`` (counts; with the
+    row's ``tag`` and the ``unit`` scored, which :mod:`.set_table` reads)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     row = result.summary_row()
@@ -205,6 +207,8 @@ def write_score_files(result: WerResult, out_dir: str | os.PathLike) -> dict[str
     atomic_write_text(paths["summary"], summary)
     atomic_write_text(paths["alignment"], format_alignment(result))
     payload = {
+        "tag": tag or out_dir.name,
+        "unit": unit,
         "summary": row,
         "counts": result.counts(),
         "missing_hyp": result.missing_hyp,
@@ -290,7 +294,7 @@ def score_files(
     elif unit != "word":
         raise ValueError(f"--unit must be word, char or phone, got {unit!r}")
     result = score_texts(refs, hyps, dataset=dataset)
-    write_score_files(result, out_dir)
+    write_score_files(result, out_dir, tag=tag, unit=unit)
     if other is not None:
         boot = wer_bootstrap(result, score_texts(refs, other, dataset=dataset))
         result.comparison = boot

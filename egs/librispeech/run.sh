@@ -9,15 +9,19 @@
 #   bash egs/librispeech/run.sh --frontend leaf          # exp/leaf_tiny_phone
 #   bash egs/librispeech/run.sh --tokenizer char         # exp/fbank_tiny_char, data/lang_char
 #   audiofront plot asr-study egs/librispeech/exp/{fbank_tiny_phone,leaf_tiny_phone,fbank_tiny_char} --out-dir egs/librispeech/exp/compare
-#   # the official protocol: full download (OpenSLR 12 via lhotse), the official 4-gram LM (OpenSLR 11), tuned on
-#   # dev-clean, one RESULTS.md row per test set and decoding
+#   # the official protocol: no speaker split (--test-speakers ""), one cut set per part; full download (OpenSLR 12
+#   # via lhotse), the official 4-gram LM (OpenSLR 11). The train-* parts train (several: joined into one set), every
+#   # dev-* and test-* part is decoded and scored, the LM weight and word score are tuned on dev-clean (dev-clean-2
+#   # for Mini LibriSpeech), and RESULTS.md gets one table with a column per set, as icefall's has
 #   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" \
-#       --parts train-clean-100,dev-clean,test-clean,test-other --train-set train-clean-100 --valid-set dev-clean \
-#       --test-set test-clean,test-other --download-lm 4-gram.arpa.gz --tune-lm true
+#       --parts train-clean-100,dev-clean,dev-other,test-clean,test-other --download-lm 4-gram.arpa.gz
+#   # the same for Mini LibriSpeech (train-clean-5, dev-clean-2)
+#   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" --parts train-clean-5,dev-clean-2
 #
 # Stages: 0 download (only with --download true), 1 manifests, 2 fixed features with `extract` (only
 # with --extract-features true; the models themselves run their frontend on raw audio), 3 lang (tokenizer,
-# lexicon, LM), 4 train, 5 decode greedy + LM, 6 score. Finished stages leave .done markers and are skipped.
+# lexicon, LM), 4 train, 5 decode greedy + LM, 6 score (and exp/TAG/curves.png, the learning curves). Finished
+# stages leave .done markers and are skipped.
 set -euo pipefail
 # Paths given as options are relative to where you run this from; the defaults live beside this script.
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,12 +33,15 @@ corpus_dir=$here/../../../shared/data/LibriSpeech
 download=false
 parts=train-clean-5
 test_speakers=1970,2136     # empty: one split per part (then set --train-set/--test-set to part names)
-train_set=train
-test_set=test               # or several, e.g. dev-clean,dev-other,test-clean,test-other: each decoded and scored
+train_set=train             # with --test-speakers "": default the train-* parts of --parts
+test_set=test               # or several, e.g. dev-clean,dev-other,test-clean,test-other: each decoded and scored;
+                            # with --test-speakers "": default every dev-* and test-* part of --parts
 dev_speakers=""             # e.g. 5789,8629: training speakers held out as a dev split (needs --test-speakers)
 dev_per_speaker=3           # N > 0: N utterances of every other training speaker go to the dev split (only
                             # with --test-speakers; 0: no dev split)
-valid_set=""                # the cuts validated on while training; default: dev when a dev split is made, else test
+valid_set=""                # the cuts validated on while training and the LM weight is tuned on; default: dev when
+                            # a dev split is made, else dev-clean (or dev-clean-2) when among --parts, else the first
+                            # test set (never tuned on: a set named test or test-* is not for choosing anything)
 work_dir=$here
 results=$here/RESULTS.md
 extract_features=false
@@ -64,7 +71,8 @@ beam_size=500               # the lexicon beam of decoding: 200 over 50 took dev
 tune_beam_size=200          # the beam of tune-lm's grid of dev decodes (25 of them): narrower, for time
 lm_weight=1.0
 word_score=0.0
-tune_lm=auto                # auto: with a dev split, choose --lm-weight/--word-score on it (stage 5); true | false
+tune_lm=auto                # auto: unless the valid set is a test set, choose --lm-weight/--word-score on it (stage
+                            # 5); true | false
 lm_weights=0.5,1,1.5,2,2.5  # the grid tune-lm tries
 word_scores=-3,-2,-1,0,1
 lang_dir=""                 # default data/lang_<tokenizer> (lang_bpe<vocab-size>): one per tokenizer, so a char run
@@ -94,9 +102,32 @@ if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); 
 if [ -z "$test_speakers" ]; then dev_speakers=""; dev_per_speaker=0; fi  # a dev split needs a speaker split
 if [ -n "$dev_speakers" ]; then split_opts+=(--dev-speakers "$dev_speakers"); fi
 if [ "$dev_per_speaker" != 0 ]; then split_opts+=(--dev-per-speaker "$dev_per_speaker"); fi
+read -r -a part_list <<< "${parts//,/ }"
+train_parts=()
+if [ -z "$test_speakers" ]; then
+  # the official protocol: the sets are the parts themselves
+  for p in "${part_list[@]}"; do case $p in train-*) train_parts+=("$p") ;; esac; done
+  if [ "$train_set" = train ] && [ ${#train_parts[@]} -eq 1 ]; then train_set=${train_parts[0]}; fi
+  if [ "$train_set" = train ] && [ ${#train_parts[@]} -eq 0 ]; then
+    echo "$0: --test-speakers \"\" and no train-* part in --parts $parts: add one, or name the training set with --train-set" >&2
+    exit 1
+  fi
+  if [ "$test_set" = test ]; then
+    test_set=""
+    for p in "${part_list[@]}"; do case $p in dev-*|test-*) test_set+="${test_set:+,}$p" ;; esac; done
+    if [ -z "$test_set" ]; then
+      echo "$0: --test-speakers \"\" and no dev-* or test-* part in --parts $parts to decode: add one, or name them with --test-set" >&2
+      exit 1
+    fi
+  fi
+fi
 read -r -a test_sets <<< "${test_set//,/ }"
 if [ -z "$valid_set" ]; then
-  if [ -n "$dev_speakers" ] || [ "$dev_per_speaker" != 0 ]; then valid_set=dev; else valid_set=${test_sets[0]}; fi
+  if [ -n "$dev_speakers" ] || [ "$dev_per_speaker" != 0 ]; then valid_set=dev; fi
+  for p in dev-clean dev-clean-2; do
+    if [ -z "$valid_set" ] && [[ ",$parts," == *",$p,"* ]]; then valid_set=$p; fi
+  done
+  valid_set=${valid_set:-${test_sets[0]}}
 fi
 # decode/score folders: decode_greedy, decode_lm for one test set; decode_SET_greedy, ... for several
 set_dir() { if [ ${#test_sets[@]} -eq 1 ]; then echo "$exp/$1_$3"; else echo "$exp/$1_$2_$3"; fi; }
@@ -112,6 +143,15 @@ stage_download() {
 
 stage_manifests() {
   audiofront prepare librispeech --corpus-dir "$corpus_dir" --parts "$parts" --out-dir "$manifests" "${split_opts[@]}"
+  if [ -z "$test_speakers" ] && [ "$train_set" = train ]; then
+    # several train-* parts train as one set: gzip members in a row are one gzip file, so the manifests join as
+    # they are (written aside and moved, so that an interrupted join leaves no half file)
+    local p files=()
+    for p in "${train_parts[@]}"; do files+=("$manifests/librispeech_cuts_$p.jsonl.gz"); done
+    cat "${files[@]}" > "$manifests/librispeech_cuts_train.jsonl.gz.tmp"
+    mv "$manifests/librispeech_cuts_train.jsonl.gz.tmp" "$manifests/librispeech_cuts_train.jsonl.gz"
+    log "training set: ${train_parts[*]} ($manifests/librispeech_cuts_train.jsonl.gz)"
+  fi
 }
 
 stage_features() {
@@ -151,12 +191,12 @@ stage_train() {
 stage_decode() {
   local weight=$lm_weight score=$word_score
   local s is_test=false
-  for s in "${test_sets[@]}"; do [ "$s" = "$valid_set" ] && is_test=true; done
+  case $valid_set in test|test-*) is_test=true ;; esac
   if [ "$tune_lm" = true ] || { [ "$tune_lm" = auto ] && [ "$is_test" = false ]; }; then
     if [ "$is_test" = true ]; then
-      echo "$0: --tune-lm true needs a dev split (--dev-per-speaker or --dev-speakers), not the test set" >&2; exit 1
+      echo "$0: --tune-lm true needs a dev split (--dev-per-speaker or --dev-speakers) or a dev-* part as --valid-set, not the test set $valid_set" >&2; exit 1
     fi
-    # the LM weight and word score are chosen on the dev split, never on the test speakers
+    # the LM weight and word score are chosen on the dev split (or dev-clean), never on the test speakers or sets
     audiofront tune-lm --checkpoint "$exp/avg.pt" --cuts "$manifests/librispeech_cuts_$valid_set.jsonl.gz" \
       --lang-dir "$lang" --lm-weights "$lm_weights" --word-scores "$word_scores" --beam-size "$tune_beam_size" \
       --device "$device" --num-threads "$num_threads" --out-dir "$exp/tune_lm"
@@ -205,6 +245,20 @@ stage_score() {
         --out-dir "$(set_dir score "$s" "${method}_cer")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_${method}_cer"
     done
   done
+  # the learning curves (loss, learning rate, dev token error by step) beside the scores
+  audiofront plot curves "$exp" --png "$exp/curves.png"
+  # several sets: also one table with a column per set (icefall's layout), rows in this order
+  if [ ${#test_sets[@]} -gt 1 ]; then
+    local dirs=() title
+    for name in greedy lm greedy_cer lm_cer greedy_ter greedy_per; do
+      for s in "${test_sets[@]}"; do
+        if [ -f "$(set_dir score "$s" "$name")/wer.json" ]; then dirs+=("$(set_dir score "$s" "$name")"); fi
+      done
+    done
+    title="exp/$tag: error rates (%) by set, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    if [ -f "$exp/tune_lm/tune.json" ]; then title+="; LM weight and word score tuned on $valid_set"; fi
+    audiofront score-table "${dirs[@]}" --strip-prefix librispeech- --results "$results" --title "$title"
+  fi
 }
 
 run_stage 0 download "$data/.done" stage_download

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +229,99 @@ def test_compare_sh_runs_each_row_in_its_own_exp_and_tables_the_decoded_ones(tmp
     assert study == [f"plot asr-study {w}/exp/fbank_tiny_phone --out-dir {w}/exp/compare"]
     bad = subprocess.run(base + ["--rows", "leaf"], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "FRONTEND:TOKENIZER" in bad.stderr
+
+
+def _protocol_cli(tmp_path: Path) -> tuple[dict, Path]:
+    """The fake `audiofront` of :func:`_fake_cli`, which also leaves what the recipe reads back: a manifest per part
+    (one gzip member naming the part) from `prepare librispeech`, and a wer.json from `score`."""
+    return fake_audiofront(
+        tmp_path,
+        'out=""; parts=""; args=("$@"); for ((i = 0; i < $#; i++)); do',
+        '  case ${args[i]} in --out-dir) out=${args[i+1]} ;; --parts) parts=${args[i+1]} ;; esac; done',
+        'if [ "$1" = prepare ] && [ "$2" = librispeech ]; then mkdir -p "$out"',
+        '  for p in ${parts//,/ }; do echo "$p" | gzip > "$out/librispeech_cuts_$p.jsonl.gz"; done; fi',
+        'if [ "$1" = tune-lm ]; then mkdir -p "$out"',
+        '  echo \'{"best": {"lm_weight": 2.0, "word_score": 0.0, "wer": 20.0}}\' > "$out/tune.json"; fi',
+        'if [ "$1" = decode ]; then mkdir -p "$out"; touch "$out/hyp_tokens"; fi',
+        'if [ "$1" = score ]; then mkdir -p "$out"; echo "{}" > "$out/wer.json"; fi')
+
+
+def test_joined_gzip_manifests_read_as_one_cut_set(tmp_path):
+    """What run.sh does to several train-* parts (their .jsonl.gz one after the other) gives one valid manifest."""
+    from lhotse.testing.dummies import dummy_cut
+
+    from audiofront.data.cuts import read_cuts
+
+    a, b = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    CutSet.from_cuts([dummy_cut(0), dummy_cut(1)]).to_file(a)
+    CutSet.from_cuts([dummy_cut(2)]).to_file(b)
+    joined = tmp_path / "train.jsonl.gz"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    assert [c.id for c in read_cuts(joined)] == [c.id for c in read_cuts(a)] + [c.id for c in read_cuts(b)]
+
+
+def test_run_sh_official_protocol_decodes_every_dev_and_test_part_into_one_table(tmp_path):
+    import gzip
+    import subprocess
+
+    env, calls = _protocol_cli(tmp_path)
+    w = tmp_path / "w"
+    m = f"{w}/data/manifests"
+    sets = ["dev-clean", "dev-other", "test-clean", "test-other"]
+    res = subprocess.run(["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(w),
+                          "--corpus-dir", str(tmp_path), "--test-speakers", "", "--tag", "x",
+                          "--parts", ",".join(["train-clean-100", "train-clean-360", *sets])],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    prep = next(ln for ln in lines if ln.startswith("prepare librispeech"))
+    assert "--test-speakers" not in prep and "--dev-" not in prep
+    # the two training parts are joined into one manifest, both parts' cuts in it
+    with gzip.open(f"{m}/librispeech_cuts_train.jsonl.gz", "rt") as f:
+        assert f.read().split() == ["train-clean-100", "train-clean-360"]
+    train = next(ln for ln in lines if ln.startswith("train "))
+    assert f"--train-cuts {m}/librispeech_cuts_train.jsonl.gz" in train
+    assert f"--valid-cuts {m}/librispeech_cuts_dev-clean.jsonl.gz" in train
+    tune = [ln for ln in lines if ln.startswith("tune-lm ")]
+    assert len(tune) == 1 and f"--cuts {m}/librispeech_cuts_dev-clean.jsonl.gz" in tune[0]
+    decodes = [ln for ln in lines if ln.startswith("decode ")]
+    assert len(decodes) == 8 and all("--lm-weight 2.0 --word-score 0.0" in d for d in decodes)
+    for s_ in sets:
+        assert sum(f"--cuts {m}/librispeech_cuts_{s_}.jsonl.gz" in d for d in decodes) == 2
+    # one table over the four sets: greedy and LM WER, LM CER (phones: no greedy CER), greedy token and phone error
+    table = [ln for ln in lines if ln.startswith("score-table ")]
+    assert len(table) == 1
+    want = [f"{w}/exp/x/score_{s_}_{name}" for name in ("greedy", "lm", "lm_cer", "greedy_ter", "greedy_per")
+            for s_ in sets]
+    assert table[0].split(" --strip-prefix")[0].split()[1:] == want
+    assert "tuned on dev-clean" in table[0]
+    assert f"plot curves {w}/exp/x --png {w}/exp/x/curves.png" in lines
+
+
+def test_run_sh_official_protocol_on_mini_librispeech_and_bad_parts(tmp_path):
+    import subprocess
+
+    env, calls = _protocol_cli(tmp_path)
+    w = tmp_path / "w"
+    m = f"{w}/data/manifests"
+    base = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(w), "--corpus-dir", str(tmp_path),
+            "--test-speakers", "", "--tag", "x"]
+    res = subprocess.run(base + ["--parts", "train-clean-5,dev-clean-2"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    train = next(ln for ln in lines if ln.startswith("train "))
+    # one training part: its own manifest, nothing joined
+    assert f"--train-cuts {m}/librispeech_cuts_train-clean-5.jsonl.gz" in train
+    assert not Path(f"{m}/librispeech_cuts_train.jsonl.gz").exists()
+    assert f"--valid-cuts {m}/librispeech_cuts_dev-clean-2.jsonl.gz" in train
+    assert sum(ln.startswith("tune-lm ") and "dev-clean-2" in ln for ln in lines) == 1
+    decodes = [ln for ln in lines if ln.startswith("decode ")]
+    assert len(decodes) == 2 and all(f"--cuts {m}/librispeech_cuts_dev-clean-2.jsonl.gz" in d for d in decodes)
+    assert not any(ln.startswith("score-table") for ln in lines)  # one set: its rows are the table
+    # nothing to train on, or nothing to decode: one clear line, before any stage runs
+    for parts, match in (("dev-clean,test-clean", "no train-\\* part"), ("train-clean-5", "no dev-\\* or test-\\* part")):
+        bad = subprocess.run(base + ["--parts", parts, "--work-dir", str(tmp_path / parts)], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode != 0 and re.search(match, bad.stderr), bad.stderr
+        assert not (tmp_path / parts).exists()

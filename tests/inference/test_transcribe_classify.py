@@ -107,3 +107,39 @@ def test_a_bad_device_is_one_line(command, asr_checkpoint, classify_checkpoint, 
     r = run(command, "--checkpoint", ckpt, audio_files["mono16k"], "--device", "bogus")
     assert r.exit_code == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == ["error: --device must be auto, cpu, cuda or cuda:N, got 'bogus'"]
+
+
+def test_transcribe_lm_takes_the_tuned_pair_of_its_experiment(asr_checkpoint, audio_files, monkeypatch):
+    """With --lm and no --lm-weight/--word-score, the pair tune-lm chose for this model (tune_lm/tune.json beside
+    the checkpoint, where egs/librispeech leaves it); a value given on the command line wins."""
+    from audiofront.inference import asr as asr_mod
+
+    seen = []
+    real_init = asr_mod.Transcriber.__init__
+
+    def spy(self, *a, **kw):
+        seen.append((kw["options"].lm_weight, kw["options"].word_score))
+        real_init(self, *a, **kw)
+
+    monkeypatch.setattr(asr_mod.Transcriber, "__init__", spy)
+    tune = asr_checkpoint.parent / "tune_lm" / "tune.json"
+    audio = audio_files["mono16k"]
+    r = run("transcribe", "--checkpoint", asr_checkpoint, "--lm", audio)  # no tune.json: the defaults
+    assert r.exit_code == 0, r.stderr
+    tune.parent.mkdir()
+    try:
+        tune.write_text(json.dumps({"best": {"lm_weight": 2.5, "word_score": -1.0, "wer": 30.0}}))
+        r = run("transcribe", "--checkpoint", asr_checkpoint, "--lm", audio)
+        assert r.exit_code == 0, r.stderr
+        assert "LM weight 2.5, word score -1" in r.stderr and str(tune) in r.stderr
+        r = run("transcribe", "--checkpoint", asr_checkpoint, "--lm", "--word-score", "0.5", audio)
+        assert r.exit_code == 0, r.stderr
+        r = run("transcribe", "--checkpoint", asr_checkpoint, audio)  # greedy: no LM, no note
+        assert r.exit_code == 0 and "LM weight" not in r.stderr
+        tune.write_text("{}")
+        r = run("transcribe", "--checkpoint", asr_checkpoint, "--lm", audio)
+        assert r.exit_code == 2 and "is not a tune.json" in r.stderr and "Traceback" not in r.stderr
+    finally:
+        tune.unlink()
+        tune.parent.rmdir()
+    assert seen == [(1.0, 0.0), (2.5, -1.0), (2.5, 0.5), (1.0, 0.0)]

@@ -96,3 +96,26 @@ def test_lm_text_errors_name_the_file(tmp_path):
     (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00abc")
     with pytest.raises(UserError, match="bin.txt is not UTF-8"):
         read_text_lines([tmp_path / "bin.txt"])
+
+
+def test_wordfreq_prior_asks_the_package_and_says_when_it_is_missing(monkeypatch):
+    """The optional `wordfreq` source: frequencies of the lower-cased words in English, from the package (a stand-in
+    module here: wordfreq is not a dependency); without the package, one clear error."""
+    import sys
+    import types
+
+    from audiofront.errors import UserError
+    from audiofront.lm.lang import word_prior
+
+    asked = []
+
+    def word_frequency(word, lang):
+        asked.append((word, lang))
+        return {"the": 0.05, "cat": 1e-5}.get(word, 0.0)
+
+    monkeypatch.setitem(sys.modules, "wordfreq", types.SimpleNamespace(word_frequency=word_frequency))
+    assert word_prior(["THE", "CAT", "ZYXT"], "wordfreq") == {"THE": 0.05, "CAT": 1e-5, "ZYXT": 0.0}
+    assert asked == [("the", "en"), ("cat", "en"), ("zyxt", "en")]
+    monkeypatch.setitem(sys.modules, "wordfreq", None)  # an import of it now fails, as when it is not installed
+    with pytest.raises(UserError, match="--prior wordfreq needs the wordfreq package"):
+        word_prior(["THE"], "wordfreq")
