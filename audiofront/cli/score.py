@@ -22,8 +22,8 @@ def main(
     tag: Optional[str] = typer.Option(None, "--tag", help="the row's tag in RESULTS.md (default: --out-dir's name)"),
     compare: Optional[Path] = typer.Option(None, "--compare", help="a second system (asr: its hypotheses of the same --ref; classify: its predictions): "
         "paired bootstrap of the two, this --hyp as A"),
-    unit: str = typer.Option("word", "--unit", help="asr: word (WER) | char (CER: characters, '|' between words) | phone (PER "
-        "of phone token files, decode's hyp_tokens/ref_tokens, without the word-end marks)"),
+    unit: str = typer.Option("word", "--unit", help="asr: word (WER) | token (TER: decode's hyp_tokens/ref_tokens, each token "
+        "one unit) | char (CER: characters, '|' between words) | phone (PER of phone token files, without the word-end marks)"),
 ) -> None:
     """Score hypotheses against references and print the summary table."""
     err = Console(stderr=True)
@@ -51,7 +51,9 @@ def main(
         raise
     except ValueError as e:  # malformed Kaldi text
         raise UserError(str(e)) from None
-    what = {"char": "CER", "phone": "PER"}.get(unit, "WER")
+    from ..scoring.set_table import UNIT_NAMES
+
+    what = UNIT_NAMES.get(unit, "WER")
     print_summary([r.summary_row()], title=f"{what} {r.wer:.2f}% ({tag or out_dir.name})")
     if r.comparison is not None:
         from ..scoring.asr import format_bootstrap

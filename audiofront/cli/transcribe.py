@@ -13,21 +13,19 @@ from ..errors import UserError
 FORMATS = ("kaldi", "jsonl")
 
 
-def tuned_pair(checkpoint: Path, lm_weight: Optional[float], word_score: Optional[float]) -> tuple:
-    """The LM weight and word score the user left out, from ``tune_lm/tune.json`` in the checkpoint's folder (what
-    ``audiofront tune-lm`` chose on a dev set for this model; said once on stderr), else ``None``."""
+def tuned_pair(checkpoint: Path) -> tuple[Optional[float], Optional[float]]:
+    """The LM weight and word score ``audiofront tune-lm`` chose together on a dev set for this model, with its lang
+    dir and LM (``tune_lm/tune.json`` in the checkpoint's folder; said once on stderr), else ``(None, None)``."""
     tune = checkpoint.parent / "tune_lm" / "tune.json"
     if not tune.is_file():
-        return lm_weight, word_score
+        return None, None
     try:
         best = json.loads(tune.read_text(encoding="utf-8"))["best"]
         weight, score = float(best["lm_weight"]), float(best["word_score"])
     except (ValueError, KeyError, TypeError) as e:
         raise UserError(f"{tune} is not a tune.json of `audiofront tune-lm` ({e}); give --lm-weight and --word-score") from None
-    lm_weight = weight if lm_weight is None else lm_weight
-    word_score = score if word_score is None else word_score
-    typer.echo(f"note: LM weight {lm_weight:g}, word score {word_score:g} (left out: taken from {tune})", err=True)
-    return lm_weight, word_score
+    typer.echo(f"note: LM weight {weight:g}, word score {score:g}, tune-lm's choice for this model ({tune})", err=True)
+    return weight, score
 
 
 def main(
@@ -38,9 +36,10 @@ def main(
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the one the checkpoint records)"),
     lm_path: Optional[Path] = typer.Option(None, "--lm-path", help="ARPA LM (default: the one in the lang dir)"),
     beam_size: int = typer.Option(50, "--beam-size"),
-    lm_weight: Optional[float] = typer.Option(None, "--lm-weight", help="default: tune-lm's choice for this experiment "
-                                              "(tune_lm/tune.json beside the checkpoint, as egs/librispeech leaves it), else 1"),
-    word_score: Optional[float] = typer.Option(None, "--word-score", help="default: as --lm-weight, else 0"),
+    lm_weight: Optional[float] = typer.Option(None, "--lm-weight", help="default: with neither this nor --word-score, "
+                                              "--lang-dir or --lm-path given, tune-lm's pair for this experiment (tune_lm/tune.json "
+                                              "beside the checkpoint, as egs/librispeech leaves it); else 1"),
+    word_score: Optional[float] = typer.Option(None, "--word-score", help="default: as --lm-weight; else 0"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here instead of stdout"),
     fmt: Optional[str] = typer.Option(None, "--format", help="kaldi (`id WORDS`) | jsonl (default: by --output's extension)"),
     chunk_seconds: float = typer.Option(30.0, "--chunk-seconds", help="longer files are decoded in pieces of at most this"),
@@ -61,8 +60,8 @@ def main(
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     files = list_audio_files(inputs)
-    if method == "lm" and (lm_weight is None or word_score is None):
-        lm_weight, word_score = tuned_pair(checkpoint, lm_weight, word_score)
+    if method == "lm" and lm_weight is None and word_score is None and lang_dir is None and lm_path is None:
+        lm_weight, word_score = tuned_pair(checkpoint)
     opts = BeamSearchOptions(beam_size=beam_size, lm_weight=1.0 if lm_weight is None else lm_weight,
                              word_score=0.0 if word_score is None else word_score)
     try:

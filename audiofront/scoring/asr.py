@@ -291,8 +291,8 @@ def score_files(
     elif unit == "phone":
         refs, hyps = phones_of(refs), phones_of(hyps)
         other = phones_of(other) if other is not None else None
-    elif unit != "word":
-        raise ValueError(f"--unit must be word, char or phone, got {unit!r}")
+    elif unit not in ("word", "token"):  # token: the model's own units (decode's *_tokens files), scored like words
+        raise ValueError(f"--unit must be word, token, char or phone, got {unit!r}")
     result = score_texts(refs, hyps, dataset=dataset)
     write_score_files(result, out_dir, tag=tag, unit=unit)
     if other is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..utils.io import atomic_write_text
 
-UNIT_NAMES = {"word": "WER", "char": "CER", "phone": "PER"}
+UNIT_NAMES = {"word": "WER", "token": "TER", "char": "CER", "phone": "PER"}
 
 
 @dataclass(frozen=True)

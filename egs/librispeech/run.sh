@@ -10,9 +10,10 @@
 #   bash egs/librispeech/run.sh --tokenizer char         # exp/fbank_tiny_char, data/lang_char
 #   audiofront plot asr-study egs/librispeech/exp/{fbank_tiny_phone,leaf_tiny_phone,fbank_tiny_char} --out-dir egs/librispeech/exp/compare
 #   # the official protocol: no speaker split (--test-speakers ""), one cut set per part; full download (OpenSLR 12
-#   # via lhotse), the official 4-gram LM (OpenSLR 11). The train-* parts train (several: joined into one set), every
-#   # dev-* and test-* part is decoded and scored, the LM weight and word score are tuned on dev-clean (dev-clean-2
-#   # for Mini LibriSpeech), and RESULTS.md gets one table with a column per set, as icefall's has
+#   # via lhotse), the official 4-gram LM (OpenSLR 11). The train-* parts train (several: joined into one set, named
+#   # e.g. train-clean-100+train-clean-360), every dev-* and test-* part is decoded and scored, the LM weight and word
+#   # score are tuned on dev-clean (dev-clean-2 for Mini LibriSpeech; the log says that set's LM rows are then
+#   # optimistic), and with several sets RESULTS.md gets one table with a column per set, as icefall's has
 #   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" \
 #       --parts train-clean-100,dev-clean,dev-other,test-clean,test-other --download-lm 4-gram.arpa.gz
 #   # the same for Mini LibriSpeech (train-clean-5, dev-clean-2)
@@ -32,7 +33,7 @@ force=false
 corpus_dir=$here/../../../shared/data/LibriSpeech
 download=false
 parts=train-clean-5
-test_speakers=1970,2136     # empty: one split per part (then set --train-set/--test-set to part names)
+test_speakers=1970,2136     # empty: one split per part (the official protocol; see the defaults just below)
 train_set=train             # with --test-speakers "": default the train-* parts of --parts
 test_set=test               # or several, e.g. dev-clean,dev-other,test-clean,test-other: each decoded and scored;
                             # with --test-speakers "": default every dev-* and test-* part of --parts
@@ -104,14 +105,18 @@ if [ -n "$dev_speakers" ]; then split_opts+=(--dev-speakers "$dev_speakers"); fi
 if [ "$dev_per_speaker" != 0 ]; then split_opts+=(--dev-per-speaker "$dev_per_speaker"); fi
 read -r -a part_list <<< "${parts//,/ }"
 train_parts=()
+joined_set=""
 if [ -z "$test_speakers" ]; then
   # the official protocol: the sets are the parts themselves
   for p in "${part_list[@]}"; do case $p in train-*) train_parts+=("$p") ;; esac; done
-  if [ "$train_set" = train ] && [ ${#train_parts[@]} -eq 1 ]; then train_set=${train_parts[0]}; fi
   if [ "$train_set" = train ] && [ ${#train_parts[@]} -eq 0 ]; then
     echo "$0: --test-speakers \"\" and no train-* part in --parts $parts: add one, or name the training set with --train-set" >&2
     exit 1
   fi
+  # several train-* parts: stage 1 joins them into one set named after them (never "train", the speaker split's
+  # name: a work dir that holds both must not mistake one for the other)
+  joined_set=$(IFS=+; echo "${train_parts[*]}")
+  if [ "$train_set" = train ]; then train_set=$joined_set; fi
   if [ "$test_set" = test ]; then
     test_set=""
     for p in "${part_list[@]}"; do case $p in dev-*|test-*) test_set+="${test_set:+,}$p" ;; esac; done
@@ -124,9 +129,11 @@ fi
 read -r -a test_sets <<< "${test_set//,/ }"
 if [ -z "$valid_set" ]; then
   if [ -n "$dev_speakers" ] || [ "$dev_per_speaker" != 0 ]; then valid_set=dev; fi
-  for p in dev-clean dev-clean-2; do
-    if [ -z "$valid_set" ] && [[ ",$parts," == *",$p,"* ]]; then valid_set=$p; fi
-  done
+  if [ -z "$test_speakers" ]; then  # only then are the parts sets of their own
+    for p in dev-clean dev-clean-2; do
+      for q in "${part_list[@]}"; do [ -z "$valid_set" ] && [ "$q" = "$p" ] && valid_set=$p; done
+    done
+  fi
   valid_set=${valid_set:-${test_sets[0]}}
 fi
 # decode/score folders: decode_greedy, decode_lm for one test set; decode_SET_greedy, ... for several
@@ -143,14 +150,14 @@ stage_download() {
 
 stage_manifests() {
   audiofront prepare librispeech --corpus-dir "$corpus_dir" --parts "$parts" --out-dir "$manifests" "${split_opts[@]}"
-  if [ -z "$test_speakers" ] && [ "$train_set" = train ]; then
+  if [ ${#train_parts[@]} -gt 1 ] && [ "$train_set" = "$joined_set" ]; then
     # several train-* parts train as one set: gzip members in a row are one gzip file, so the manifests join as
     # they are (written aside and moved, so that an interrupted join leaves no half file)
-    local p files=()
+    local p files=() joined="$manifests/librispeech_cuts_$train_set.jsonl.gz"
     for p in "${train_parts[@]}"; do files+=("$manifests/librispeech_cuts_$p.jsonl.gz"); done
-    cat "${files[@]}" > "$manifests/librispeech_cuts_train.jsonl.gz.tmp"
-    mv "$manifests/librispeech_cuts_train.jsonl.gz.tmp" "$manifests/librispeech_cuts_train.jsonl.gz"
-    log "training set: ${train_parts[*]} ($manifests/librispeech_cuts_train.jsonl.gz)"
+    cat "${files[@]}" > "$joined.tmp"
+    mv "$joined.tmp" "$joined"
+    log "training set: ${train_parts[*]} ($joined)"
   fi
 }
 
@@ -202,6 +209,12 @@ stage_decode() {
       --device "$device" --num-threads "$num_threads" --out-dir "$exp/tune_lm"
     read -r weight score < <(python -c 'import json, sys; b = json.load(open(sys.argv[1]))["best"]; print(b["lm_weight"], b["word_score"])' "$exp/tune_lm/tune.json")
     log "tuned on $valid_set: --lm-weight $weight --word-score $score ($exp/tune_lm/tune.md)"
+    for s in "${test_sets[@]}"; do
+      if [ "$s" = "$valid_set" ]; then log "note: $valid_set is tuned on and also decoded: its LM rows are optimistic"; fi
+    done
+    echo "LM weight $weight, word score $score, tuned on $valid_set" > "$exp/decode_lm_params"
+  else
+    echo "LM weight $weight, word score $score, as given (not tuned)" > "$exp/decode_lm_params"
   fi
   for s in "${test_sets[@]}"; do
     for method in greedy lm; do
@@ -216,8 +229,11 @@ stage_decode() {
 
 stage_score() {
   # one RESULTS.md row per test set and method (dataset column: librispeech-SET)
-  local s method methods greedy unit name units=(word:greedy_ter)
+  local s method methods greedy unit name units=(token:greedy_ter)
   if [ "$tokenizer" = phone ]; then units+=(phone:greedy_per); fi
+  # the learning curves (loss, learning rate, dev token error by step) beside the scores; first, so that a failure
+  # here stops the stage before it has added any RESULTS.md row (a rerun would add them twice)
+  if [ -f "$exp/train.log" ]; then audiofront plot curves "$exp" --png "$exp/curves.png"; fi
   for s in "${test_sets[@]}"; do
     for method in greedy lm; do
       audiofront score --ref "$(set_dir decode "$s" "$method")/ref" --hyp "$(set_dir decode "$s" "$method")/hyp" \
@@ -245,8 +261,6 @@ stage_score() {
         --out-dir "$(set_dir score "$s" "${method}_cer")" --dataset "librispeech-$s" --results "$results" --tag "${tag}_${method}_cer"
     done
   done
-  # the learning curves (loss, learning rate, dev token error by step) beside the scores
-  audiofront plot curves "$exp" --png "$exp/curves.png"
   # several sets: also one table with a column per set (icefall's layout), rows in this order
   if [ ${#test_sets[@]} -gt 1 ]; then
     local dirs=() title
@@ -256,7 +270,7 @@ stage_score() {
       done
     done
     title="exp/$tag: error rates (%) by set, $(date -u '+%Y-%m-%d %H:%M UTC')"
-    if [ -f "$exp/tune_lm/tune.json" ]; then title+="; LM weight and word score tuned on $valid_set"; fi
+    if [ -f "$exp/decode_lm_params" ]; then title+="; $(cat "$exp/decode_lm_params")"; fi
     audiofront score-table "${dirs[@]}" --strip-prefix librispeech- --results "$results" --title "$title"
   fi
 }

@@ -108,6 +108,8 @@ def _fake_cli(tmp_path: Path) -> tuple[dict, Path]:
     (["--dev-per-speaker", "3", "--dev-speakers", "5789"], "dev"),
     (["--dev-per-speaker", "3", "--valid-set", "test"], "test"),
     (["--test-speakers", "", "--test-set", "test-clean"], "test-clean"),  # no speaker split: no dev split
+    # a speaker split over parts that include a dev-* part: the parts are not sets of their own then
+    (["--dev-per-speaker", "0", "--parts", "train-clean-5,dev-clean-2"], "test"),
 ])
 def test_run_sh_passes_dev_and_config_options(tmp_path, extra, valid):
     import subprocess
@@ -233,11 +235,14 @@ def test_compare_sh_runs_each_row_in_its_own_exp_and_tables_the_decoded_ones(tmp
 
 def _protocol_cli(tmp_path: Path) -> tuple[dict, Path]:
     """The fake `audiofront` of :func:`_fake_cli`, which also leaves what the recipe reads back: a manifest per part
-    (one gzip member naming the part) from `prepare librispeech`, and a wer.json from `score`."""
+    (one gzip member naming the part) from `prepare librispeech`, a train.log from `train`, token files from `decode`
+    and a wer.json from `score`."""
     return fake_audiofront(
         tmp_path,
         'out=""; parts=""; args=("$@"); for ((i = 0; i < $#; i++)); do',
-        '  case ${args[i]} in --out-dir) out=${args[i+1]} ;; --parts) parts=${args[i+1]} ;; esac; done',
+        '  case ${args[i]} in --out-dir) out=${args[i+1]} ;; --parts) parts=${args[i+1]} ;; --exp-dir) exp=${args[i+1]} ;; esac',
+        'done',
+        'if [ "$1" = train ]; then mkdir -p "$exp"; touch "$exp/train.log"; fi',
         'if [ "$1" = prepare ] && [ "$2" = librispeech ]; then mkdir -p "$out"',
         '  for p in ${parts//,/ }; do echo "$p" | gzip > "$out/librispeech_cuts_$p.jsonl.gz"; done; fi',
         'if [ "$1" = tune-lm ]; then mkdir -p "$out"',
@@ -276,11 +281,13 @@ def test_run_sh_official_protocol_decodes_every_dev_and_test_part_into_one_table
     lines = calls.read_text().splitlines()
     prep = next(ln for ln in lines if ln.startswith("prepare librispeech"))
     assert "--test-speakers" not in prep and "--dev-" not in prep
-    # the two training parts are joined into one manifest, both parts' cuts in it
-    with gzip.open(f"{m}/librispeech_cuts_train.jsonl.gz", "rt") as f:
+    # the two training parts are joined into one manifest named after them (not "train", the speaker split's name)
+    joined = f"{m}/librispeech_cuts_train-clean-100+train-clean-360.jsonl.gz"
+    with gzip.open(joined, "rt") as f:
         assert f.read().split() == ["train-clean-100", "train-clean-360"]
+    assert not Path(f"{m}/librispeech_cuts_train.jsonl.gz").exists()
     train = next(ln for ln in lines if ln.startswith("train "))
-    assert f"--train-cuts {m}/librispeech_cuts_train.jsonl.gz" in train
+    assert f"--train-cuts {joined}" in train
     assert f"--valid-cuts {m}/librispeech_cuts_dev-clean.jsonl.gz" in train
     tune = [ln for ln in lines if ln.startswith("tune-lm ")]
     assert len(tune) == 1 and f"--cuts {m}/librispeech_cuts_dev-clean.jsonl.gz" in tune[0]
@@ -294,7 +301,8 @@ def test_run_sh_official_protocol_decodes_every_dev_and_test_part_into_one_table
     want = [f"{w}/exp/x/score_{s_}_{name}" for name in ("greedy", "lm", "lm_cer", "greedy_ter", "greedy_per")
             for s_ in sets]
     assert table[0].split(" --strip-prefix")[0].split()[1:] == want
-    assert "tuned on dev-clean" in table[0]
+    assert "LM weight 2.0, word score 0.0, tuned on dev-clean" in table[0]
+    assert "dev-clean is tuned on and also decoded" in res.stderr
     assert f"plot curves {w}/exp/x --png {w}/exp/x/curves.png" in lines
 
 
@@ -319,6 +327,7 @@ def test_run_sh_official_protocol_on_mini_librispeech_and_bad_parts(tmp_path):
     decodes = [ln for ln in lines if ln.startswith("decode ")]
     assert len(decodes) == 2 and all(f"--cuts {m}/librispeech_cuts_dev-clean-2.jsonl.gz" in d for d in decodes)
     assert not any(ln.startswith("score-table") for ln in lines)  # one set: its rows are the table
+    assert "dev-clean-2 is tuned on and also decoded: its LM rows are optimistic" in res.stderr
     # nothing to train on, or nothing to decode: one clear line, before any stage runs
     for parts, match in (("dev-clean,test-clean", "no train-\\* part"), ("train-clean-5", "no dev-\\* or test-\\* part")):
         bad = subprocess.run(base + ["--parts", parts, "--work-dir", str(tmp_path / parts)], env=env,

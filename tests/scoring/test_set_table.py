@@ -29,6 +29,7 @@ def _four(tmp: Path) -> list[Path]:
         _score(tmp, "g_test", {"u1": "a x c x", "u2": "e f g"}, "librispeech-test-clean", "m_greedy"),   # 3/8
         _score(tmp, "l_test", {"u1": "a b c d", "u2": "e f g h z"}, "librispeech-test-clean", "m_lm"),  # 1/8
         _score(tmp, "c_test", {"u1": "a b c d", "u2": "e f g x"}, "librispeech-test-clean", "m_lm_cer", unit="char"),
+        _score(tmp, "t_dev", {"u1": "a b c d", "u2": "e f"}, "librispeech-dev-clean", "m_greedy_ter", unit="token"),
     ]
 
 
@@ -44,7 +45,8 @@ def test_rows_are_tags_and_columns_are_sets(tmp_path):
     assert lines[2] == "| m_greedy | WER | 12.50 | 37.50 |"
     assert lines[3] == "| m_lm | WER |  | 12.50 |"  # not scored on dev-clean: an empty cell
     assert lines[4] == f"| m_lm_cer | CER |  | {100 / 14:.2f} |"
-    assert len(lines) == 5
+    assert lines[5] == "| m_greedy_ter | TER | 25.00 |  |"  # the model's own units, each token one (2 of 8 deleted)
+    assert len(lines) == 6
 
 
 def test_the_table_is_appended_and_the_file_kept(tmp_path):
