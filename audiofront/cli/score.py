@@ -51,7 +51,7 @@ def main(
         raise
     except ValueError as e:  # malformed Kaldi text
         raise UserError(str(e)) from None
-    from ..scoring.set_table import UNIT_NAMES
+    from ..scoring.asr import UNIT_NAMES
 
     what = UNIT_NAMES.get(unit, "WER")
     print_summary([r.summary_row()], title=f"{what} {r.wer:.2f}% ({tag or out_dir.name})")

@@ -23,6 +23,7 @@ from .files import read_text
 
 SUMMARY_COLUMNS = ("dataset", "Snt", "Wrd", "Corr", "Sub", "Del", "Ins", "Err", "S.Err")
 RESULTS_COLUMNS = ("tag", *SUMMARY_COLUMNS, "date")
+UNIT_NAMES = {"word": "WER", "token": "TER", "char": "CER", "phone": "PER"}  # score_files' units, as error rates
 
 
 def read_kaldi_text(path: str | os.PathLike, what: str = "transcript file") -> dict[str, str]:

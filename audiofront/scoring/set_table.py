@@ -17,8 +17,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..utils.io import atomic_write_text
-
-UNIT_NAMES = {"word": "WER", "token": "TER", "char": "CER", "phone": "PER"}
+from .asr import UNIT_NAMES
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,7 @@ def format_set_table(scores: list[SetScore], strip_prefix: str = "") -> str:
     sets = list(dict.fromkeys(s.dataset for s in scores))
     cell = {(s.tag, s.dataset): s for s in scores}
     unit = {s.tag: s.unit for s in scores}
-    shown = [d[len(strip_prefix):] if strip_prefix and d.startswith(strip_prefix) else d for d in sets]
-    lines = ["| tag | unit | " + " | ".join(shown) + " |", "|---|---|" + "---:|" * len(sets)]
+    lines = ["| tag | unit | " + " | ".join(d.removeprefix(strip_prefix) for d in sets) + " |", "|---|---|" + "---:|" * len(sets)]
     for t in tags:
         vals = [f"{cell[t, d].err:.2f}" if (t, d) in cell else "" for d in sets]
         lines.append(f"| {t} | {UNIT_NAMES.get(unit[t], unit[t])} | " + " | ".join(vals) + " |")
