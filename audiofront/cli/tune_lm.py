@@ -34,7 +34,7 @@ def main(
     word_scores: str = typer.Option("-1,0,1,2", "--word-scores", help="comma-separated word scores to try"),
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the checkpoint's)"),
     lm: Optional[Path] = typer.Option(None, "--lm", help="ARPA LM (default: the one in the lang dir)"),
-    beam_size: int = typer.Option(50, "--beam-size"),
+    beam_size: int = typer.Option(200, "--beam-size", help="hypotheses kept per frame in each grid point's decode (egs/librispeech's tuning beam: narrower than decoding's 500, for time)"),
     beam_threshold: float = typer.Option(25.0, "--beam-threshold"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
     max_duration: float = typer.Option(200.0, "--max-duration", help="seconds of audio per batch"),
