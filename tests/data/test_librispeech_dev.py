@@ -247,8 +247,37 @@ def _protocol_cli(tmp_path: Path) -> tuple[dict, Path]:
         '  for p in ${parts//,/ }; do echo "$p" | gzip > "$out/librispeech_cuts_$p.jsonl.gz"; done; fi',
         'if [ "$1" = tune-lm ]; then mkdir -p "$out"',
         '  echo \'{"best": {"lm_weight": 2.0, "word_score": 0.0, "wer": 20.0}}\' > "$out/tune.json"; fi',
-        'if [ "$1" = decode ]; then mkdir -p "$out"; touch "$out/hyp_tokens"; fi',
+        'if [ "$1" = decode ]; then mkdir -p "$out"; touch "$out/hyp_tokens" "$out/hyp"; fi',
         'if [ "$1" = score ]; then mkdir -p "$out"; echo "{}" > "$out/wer.json"; fi')
+
+
+def test_compare_sh_official_protocol_studies_each_set_and_tables_every_row(tmp_path):
+    """compare.sh passes --test-speakers "" and --parts on to run.sh (an empty value --run-opts cannot carry); with
+    several sets decoded, a paired study per set and one table of every row on every set."""
+    import subprocess
+
+    env, calls = _protocol_cli(tmp_path)
+    w = tmp_path / "w"
+    sets = ["dev-clean", "test-clean"]
+    res = subprocess.run(["bash", str(REPO / "egs" / "librispeech" / "compare.sh"), "--work-dir", str(w),
+                          "--rows", "fbank:phone leaf:char", "--test-speakers", "", "--parts",
+                          ",".join(["train-clean-100", *sets]), "--run-opts", f"--corpus-dir {tmp_path}"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = calls.read_text().splitlines()
+    assert [ln.split("--parts ")[1].split()[0] for ln in lines if ln.startswith("prepare librispeech")] == \
+        ["train-clean-100,dev-clean,test-clean"]
+    assert not any("--test-speakers" in ln for ln in lines if ln.startswith("prepare librispeech"))
+    rows = [f"{w}/exp/fbank_tiny_phone", f"{w}/exp/leaf_tiny_char"]
+    study = [ln for ln in lines if ln.startswith("plot asr-study")]
+    assert study == [f"plot asr-study {' '.join(rows)} --test-set {s_} --out-dir {w}/exp/compare/{s_}" for s_ in sets]
+    # each run's own table goes to RESULTS.md; compare.sh's (the last) covers both rows
+    table = [ln for ln in lines if ln.startswith("score-table ") and "--results" not in ln]
+    want = [f"{r}/score_{s_}_{name}" for r, names in zip(rows, [("greedy", "lm", "lm_cer", "greedy_ter", "greedy_per"),
+                                                                 ("greedy", "lm", "greedy_cer", "lm_cer", "greedy_ter")])
+            for name in names for s_ in sets]
+    assert len(table) == 1 and table[0].split(" --strip-prefix")[0].split()[1:] == want
+    assert (w / "exp" / "compare" / "sets.md").is_file()
 
 
 def test_joined_gzip_manifests_read_as_one_cut_set(tmp_path):
