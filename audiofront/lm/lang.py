@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 from ..errors import UserError
 from ..text.lexicon import Lexicon, SPECIAL_WORDS
 from ..utils.io import atomic_write_text
-from .ngram import arpa_unigrams, download_librispeech_lexicon, download_librispeech_lm, estimate_arpa
+from .ngram import arpa_unigram_log10, download_librispeech_lexicon, download_librispeech_lm, estimate_arpa
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,23 @@ def read_text_lines(paths: Sequence[str | os.PathLike]) -> list[str]:
     return lines
 
 
+UNKNOWN_WORD = "<unk>"
+KENLM_MISSING_UNK_LOG10 = -100.0  # what KenLM gives a word when the ARPA file has no <unk>
+
+
+def _report_lm_unknown_words(words: list[str], unigrams: dict[str, float], download_lm: str) -> list[str]:
+    """The lexicon words a downloaded LM does not know (CMUdict's, the transcripts'), said in one log line: KenLM
+    scores each as the LM's ``<unk>``, which the official LibriSpeech LMs may not have (then -100: never chosen)."""
+    unknown = [w for w in words if w not in unigrams]
+    if unknown:
+        unk = unigrams.get(UNKNOWN_WORD)
+        how = (f"its <unk> probability (log10 {unk:g})" if unk is not None else
+               f"log10 {KENLM_MISSING_UNK_LOG10:g}, as KenLM scores words of an LM without <unk>: decoding will not choose them")
+        log.warning("%d of the %d lexicon words are not in %s (e.g. %s): the LM gives them %s", len(unknown), len(words),
+                    download_lm, ", ".join(unknown[:5]), how)
+    return unknown
+
+
 def read_lang_info(lang_dir: str | os.PathLike) -> dict:
     path = Path(lang_dir) / "lang.json"
     if not path.is_file():
@@ -151,6 +168,13 @@ def prepare_lang(
         raise UserError(f"--prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if not 0.0 <= prior_weight < 1.0:
         raise UserError(f"--prior-weight must be in [0, 1), got {prior_weight}")
+    if download_lm:
+        # these shape an LM estimated here; the downloaded one is used as it is, so they would do nothing
+        ignored = [opt for opt, given in (("--lm-text", any(t.strip() for t in lm_texts)),
+                                          ("--prior", prior != "uniform"), ("--prior-weight", prior_weight > 0)) if given]
+        if ignored:
+            raise UserError(f"{', '.join(ignored)} shape the LM estimated from the transcripts; with --download-lm "
+                            f"{download_lm} the official LM is used as it is: give one or the other")
     texts = [" ".join(t.split()) for t in texts if t and t.strip()]
     if not texts:
         raise UserError("no transcripts to build the lang directory from")
@@ -167,9 +191,11 @@ def prepare_lang(
         # only entries a normalised transcript can contain ('BOUT, A.M. and the like never occur)
         words |= {w for w in load_cmudict() if normalize_text(w) == w}
     lm_path = official_lexicon = None
+    lm_unigrams: dict[str, float] = {}
     if download_lm:
         lm_path = download_librispeech_lm(lm_dir or out_dir, download_lm)
-        words |= {w for w in arpa_unigrams(lm_path) if w not in SPECIAL_WORDS}
+        lm_unigrams = arpa_unigram_log10(lm_path)
+        words |= {w for w in lm_unigrams if w not in SPECIAL_WORDS}
         if tokenizer_kind == "phone":  # pronunciations of the LM's words that CMUdict lacks
             try:
                 official_lexicon = download_librispeech_lexicon(lm_dir or out_dir)
@@ -193,6 +219,7 @@ def prepare_lang(
         words = sorted(lexicon.spellings)
     if download_lm:
         lm_order_used = None
+        unknown = _report_lm_unknown_words(words, lm_unigrams, download_lm)
     else:
         weights = None
         if vocab != "train" or prior != "uniform":
@@ -219,6 +246,10 @@ def prepare_lang(
         "lm_prior": None if download_lm else prior,
         "lm_prior_weight": None if download_lm else prior_weight,
     }
+    if download_lm:
+        info["lm_unknown_words"] = len(unknown)  # in the lexicon, not in the downloaded LM: scored as its <unk>
+        info["lm_unknown_words_examples"] = unknown[:20]
+        info["lm_unk_log10"] = lm_unigrams.get(UNKNOWN_WORD)
     if tokenizer_kind == "phone":
         spoken = sorted(pronouncer.espeak_words)
         info["phone_marking"] = phone_marking

@@ -355,10 +355,10 @@ def read_arpa(path: str | os.PathLike) -> ArpaModel:
     return ArpaModel(len(logprob), logprob, logbackoff)
 
 
-def arpa_unigrams(path: str | os.PathLike) -> list[str]:
-    """The words of an ARPA file's unigram section, read without loading the higher orders."""
+def arpa_unigram_log10(path: str | os.PathLike) -> dict[str, float]:
+    """The unigram section of an ARPA file, word -> log10 probability, read without loading the higher orders."""
     path = Path(path)
-    words: list[str] = []
+    probs: dict[str, float] = {}
     inside = False
     with _open_text(path) as f:
         for line in f:
@@ -369,13 +369,15 @@ def arpa_unigrams(path: str | os.PathLike) -> list[str]:
             if inside:
                 if s.startswith("\\"):
                     break
-                if s:
-                    parts = s.split()
-                    if len(parts) >= 2:
-                        words.append(parts[1])
-    if not words:
+                parts = s.split()
+                if len(parts) >= 2:
+                    try:
+                        probs[parts[1]] = float(parts[0])
+                    except ValueError:
+                        raise ValueError(f"{path}: unigram line {s[:80]!r} does not start with a log10 probability") from None
+    if not probs:
         raise ValueError(f"{path}: no unigram section found; is it an ARPA file?")
-    return words
+    return probs
 
 
 # ---------------------------------------------------------------------------------------------- download

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from audiofront.errors import UserError
 from audiofront.lm import ngram
 from audiofront.lm.lang import prepare_lang
 from audiofront.text.tokenizer import Tokenizer
@@ -71,3 +72,34 @@ def test_offline_download_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="(?s)could not download 4-gram.arpa.gz.*unreachable"):
         ngram.download_librispeech_lm(tmp_path, "4-gram.arpa.gz")
     assert list(tmp_path.iterdir()) == []  # no half file left behind
+
+
+def test_lexicon_words_the_downloaded_lm_lacks_are_counted_with_their_score(tmp_path, fake_openslr, caplog):
+    """DOG is in the transcripts (so in the lexicon) but not in the official LM: KenLM scores it as the LM's <unk>,
+    which lang.json and the log say."""
+    with caplog.at_level("WARNING", logger="audiofront.lm.lang"):
+        info = prepare_lang(["THE DOG"], tmp_path, tokenizer_kind="char", download_lm="4-gram.arpa.gz")
+    assert info["lm_unknown_words"] == 1 and info["lm_unknown_words_examples"] == ["DOG"]
+    assert info["lm_unk_log10"] == -1.0
+    assert "1 of the 2 lexicon words are not in 4-gram.arpa.gz (e.g. DOG)" in caplog.text and "log10 -1)" in caplog.text
+
+
+def test_an_lm_without_unk_is_said_to_never_choose_them(tmp_path, monkeypatch, caplog):
+    no_unk = ARPA.replace("ngram 1=6", "ngram 1=5").replace("-1.0\t<unk>\n", "")
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: io.BytesIO(gzip.compress(no_unk.encode())))
+    with caplog.at_level("WARNING", logger="audiofront.lm.lang"):
+        info = prepare_lang(["THE DOG"], tmp_path, tokenizer_kind="char", download_lm="4-gram.arpa.gz")
+    assert info["lm_unknown_words"] == 1 and info["lm_unk_log10"] is None
+    assert "log10 -100" in caplog.text and "will not choose them" in caplog.text
+
+
+@pytest.mark.parametrize("opts,named", [
+    (dict(lm_texts=["A DOG BARKS"]), "--lm-text"),
+    (dict(prior="wordfreq"), "--prior"),
+    (dict(prior_weight=0.2), "--prior-weight"),
+])
+def test_options_of_an_estimated_lm_are_refused_with_a_downloaded_one(tmp_path, fake_openslr, opts, named):
+    """They would shape nothing: the official LM is used as it is. One clear error before anything is fetched."""
+    with pytest.raises(UserError, match=f"^{named} shape the LM estimated from the transcripts; with --download-lm"):
+        prepare_lang(["THE CAT"], tmp_path, tokenizer_kind="char", download_lm="4-gram.arpa.gz", **opts)
+    assert fake_openslr == [] and list(tmp_path.iterdir()) == []
