@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ..decoding import DECODE_BEAM_SIZE
 from ..errors import UserError
 
 
@@ -19,7 +20,7 @@ def main(
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the checkpoint's)"),
     method: str = typer.Option("greedy", "--method", help="greedy | lm | lexicon (beam search without LM)"),
     lm: Optional[Path] = typer.Option(None, "--lm", help="ARPA LM (default: the one in the lang dir)"),
-    beam_size: int = typer.Option(500, "--beam-size", help="hypotheses kept per frame (egs/librispeech's decoding beam)"),
+    beam_size: int = typer.Option(DECODE_BEAM_SIZE, "--beam-size", help="hypotheses kept per frame (egs/librispeech's decoding beam)"),
     beam_size_token: Optional[int] = typer.Option(None, "--beam-size-token", help="tokens tried per frame (default all)"),
     beam_threshold: float = typer.Option(25.0, "--beam-threshold"),
     lm_weight: float = typer.Option(1.0, "--lm-weight"),

@@ -27,21 +27,21 @@ def main(
         "default cmudict for phones, else train",
     ),
     lm_text: List[Path] = typer.Option(
-        [], "--lm-text", help="plain text file(s), one sentence per line, added to the LM (and the vocabulary)"
+        [], "--lm-text", help="plain text file(s), one sentence per line, added to the LM (and the vocabulary); not with --download-lm"
     ),
     prior: str = typer.Option(
         "uniform", "--prior",
         help="unigram prior of the LM over the vocabulary, for words its text lacks: uniform | wordfreq "
-        "(optional package, CC BY-SA data)",
+        "(optional package, CC BY-SA data); not with --download-lm",
     ),
     prior_weight: float = typer.Option(
-        0.0, "--prior-weight", help="extra weight of the unigram prior in the LM's unigrams, in [0, 1)"
+        0.0, "--prior-weight", help="extra weight of the unigram prior in the LM's unigrams, in [0, 1); not with --download-lm"
     ),
     vocab_size: int = typer.Option(256, "--vocab-size", help="BPE outputs including the blank (ignored for char and phone)"),
-    lm_order: int = typer.Option(3, "--lm-order", help="order of the estimated n-gram LM (>= 2)"),
+    lm_order: int = typer.Option(3, "--lm-order", help="order of the estimated n-gram LM (>= 2); a downloaded LM keeps its own"),
     download_lm: Optional[str] = typer.Option(
         None, "--download-lm",
-        help="use an official LibriSpeech LM (openslr 11) instead of estimating one, e.g. 4-gram.arpa.gz",
+        help="use an official LibriSpeech LM (openslr 11) as it is instead of estimating one, e.g. 4-gram.arpa.gz; lang.json counts the lexicon words it lacks",
     ),
     lm_dir: Optional[Path] = typer.Option(None, "--lm-dir", help="where a downloaded LM goes (default: --out-dir)"),
 ) -> None:

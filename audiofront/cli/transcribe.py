@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from ..decoding import DECODE_BEAM_SIZE
 from ..errors import UserError
 
 FORMATS = ("kaldi", "jsonl")
@@ -35,7 +36,7 @@ def main(
     lm: bool = typer.Option(False, "--lm", help="the same as --method lm"),
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the one the checkpoint records)"),
     lm_path: Optional[Path] = typer.Option(None, "--lm-path", help="ARPA LM (default: the one in the lang dir)"),
-    beam_size: int = typer.Option(500, "--beam-size", help="hypotheses kept per frame (egs/librispeech's decoding beam)"),
+    beam_size: int = typer.Option(DECODE_BEAM_SIZE, "--beam-size", help="hypotheses kept per frame (egs/librispeech's decoding beam)"),
     lm_weight: Optional[float] = typer.Option(None, "--lm-weight", help="default: with neither this nor --word-score, "
                                               "--lang-dir or --lm-path given, tune-lm's pair for this experiment (tune_lm/tune.json "
                                               "beside the checkpoint, as egs/librispeech leaves it); else 1"),

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ..decoding import TUNE_BEAM_SIZE
 from ..errors import UserError
 
 
@@ -34,7 +35,7 @@ def main(
     word_scores: str = typer.Option("-1,0,1,2", "--word-scores", help="comma-separated word scores to try"),
     lang_dir: Optional[Path] = typer.Option(None, "--lang-dir", help="tokenizer/lexicon/LM (default: the checkpoint's)"),
     lm: Optional[Path] = typer.Option(None, "--lm", help="ARPA LM (default: the one in the lang dir)"),
-    beam_size: int = typer.Option(200, "--beam-size", help="hypotheses kept per frame in each grid point's decode (egs/librispeech's tuning beam: narrower than decoding's 500, for time)"),
+    beam_size: int = typer.Option(TUNE_BEAM_SIZE, "--beam-size", help="hypotheses kept per frame in each of the grid's decodes (egs/librispeech's tuning beam: narrower than decoding's, for time)"),
     beam_threshold: float = typer.Option(25.0, "--beam-threshold"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
     max_duration: float = typer.Option(200.0, "--max-duration", help="seconds of audio per batch"),

@@ -25,16 +25,14 @@ from flashlight.lib.text.decoder import (
 from flashlight.lib.text.dictionary import Dictionary
 
 from ..text.lexicon import Lexicon
+from . import DECODE_BEAM_SIZE
 
 UNK_WORD = "<unk>"
 
 
 @dataclass
 class BeamSearchOptions:
-    # hypotheses kept per frame: 500, egs/librispeech's decoding beam. 50 pruned the right words away (dev WER 32.6%
-    # against 31.4% at 200); 500 over 200 took dev WER from 30.5% to 29.5% and 29.4% to 29.1% in two runs, at a real-
-    # time factor of 0.09 on 2 CPU cores (egs/librispeech/RESULTS.md)
-    beam_size: int = 500
+    beam_size: int = DECODE_BEAM_SIZE  # hypotheses kept per frame
     beam_size_token: int | None = None  # tokens tried per frame (None: all)
     beam_threshold: float = 25.0  # drop hypotheses this far below the best
     lm_weight: float = 1.0

@@ -23,6 +23,7 @@ from typing import Sequence
 from ..errors import UserError
 from ..scoring.asr import score_texts
 from ..utils.io import atomic_write_text
+from . import TUNE_BEAM_SIZE
 from .beam import BeamSearchOptions
 from .run import _beam_decoder, _emissions, _lang_lm, _load
 
@@ -51,7 +52,7 @@ def tune_lm(
     start = time.perf_counter()
     batches = list(_emissions(task, model, cuts, cuts_path, device, max_duration))
     refs = {i: " ".join(t.split()) for ids, texts, *_ in batches for i, t in zip(ids, texts)}
-    base = options or BeamSearchOptions()
+    base = options or BeamSearchOptions(beam_size=TUNE_BEAM_SIZE)
     decoder = _beam_decoder(task.tokenizer, lang_dir, lm_path, base)  # the LM and trie loaded once
     grid = grid_search(batches, refs, decoder.with_options, base, lm_weights, word_scores)
     best = min(grid, key=lambda g: g["wer"])  # min keeps the first of equal WERs

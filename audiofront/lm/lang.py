@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 from ..errors import UserError
 from ..text.lexicon import Lexicon, SPECIAL_WORDS
 from ..utils.io import atomic_write_text
-from .ngram import arpa_unigram_log10, download_librispeech_lexicon, download_librispeech_lm, estimate_arpa
+from .ngram import UNK, arpa_unigram_log10, download_librispeech_lexicon, download_librispeech_lm, estimate_arpa
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,6 @@ def read_text_lines(paths: Sequence[str | os.PathLike]) -> list[str]:
     return lines
 
 
-UNKNOWN_WORD = "<unk>"
 KENLM_MISSING_UNK_LOG10 = -100.0  # what KenLM gives a word when the ARPA file has no <unk>
 
 
@@ -114,8 +113,7 @@ def _report_lm_unknown_words(words: list[str], unigrams: dict[str, float], downl
     scores each as the LM's ``<unk>``, which the official LibriSpeech LMs may not have (then -100: never chosen)."""
     unknown = [w for w in words if w not in unigrams]
     if unknown:
-        unk = unigrams.get(UNKNOWN_WORD)
-        how = (f"its <unk> probability (log10 {unk:g})" if unk is not None else
+        how = (f"its <unk> probability (log10 {unigrams[UNK]:g})" if UNK in unigrams else
                f"log10 {KENLM_MISSING_UNK_LOG10:g}, as KenLM scores words of an LM without <unk>: decoding will not choose them")
         log.warning("%d of the %d lexicon words are not in %s (e.g. %s): the LM gives them %s", len(unknown), len(words),
                     download_lm, ", ".join(unknown[:5]), how)
@@ -147,9 +145,11 @@ def prepare_lang(
     """Train the tokenizer on ``texts``, then write the word list, lexicon and LM. Returns lang.json's content.
 
     ``download_lm`` (e.g. ``"4-gram.arpa.gz"``) fetches the official LibriSpeech LM into ``lm_dir``
-    (default ``out_dir``) instead of estimating one; its unigram vocabulary then joins the lexicon.
+    (default ``out_dir``) instead of estimating one, and uses it as it is: its unigram vocabulary joins the
+    lexicon, and the lexicon words it lacks are counted (``lm_unknown_words``: KenLM scores them as its ``<unk>``).
     ``lm_texts`` (normalised sentences) join the LM's counts and the vocabulary, not the tokenizer's
-    training. ``vocab``: ``train`` or ``cmudict`` (None: ``cmudict`` for phones, else ``train``).
+    training; they, ``prior`` and ``prior_weight`` shape the estimated LM only, and are refused beside
+    ``download_lm``. ``vocab``: ``train`` or ``cmudict`` (None: ``cmudict`` for phones, else ``train``).
     """
     from ..text.tokenizer import KINDS, PHONE_MARKINGS, Tokenizer
 
@@ -168,17 +168,18 @@ def prepare_lang(
         raise UserError(f"--prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if not 0.0 <= prior_weight < 1.0:
         raise UserError(f"--prior-weight must be in [0, 1), got {prior_weight}")
+    lm_texts = [" ".join(t.split()) for t in lm_texts if t and t.strip()]
     if download_lm:
-        # these shape an LM estimated here; the downloaded one is used as it is, so they would do nothing
-        ignored = [opt for opt, given in (("--lm-text", any(t.strip() for t in lm_texts)),
-                                          ("--prior", prior != "uniform"), ("--prior-weight", prior_weight > 0)) if given]
-        if ignored:
-            raise UserError(f"{', '.join(ignored)} shape the LM estimated from the transcripts; with --download-lm "
-                            f"{download_lm} the official LM is used as it is: give one or the other")
+        # these shape an LM estimated here; the downloaded one is used as it is (--lm-text's words would only join
+        # the lexicon, scored as the LM's <unk>)
+        refused = [opt for opt, given in (("--lm-text", bool(lm_texts)), ("--prior", prior != "uniform"),
+                                          ("--prior-weight", prior_weight > 0)) if given]
+        if refused:
+            raise UserError(f"{', '.join(refused)}: only for an LM estimated here; --download-lm {download_lm} uses "
+                            "the official LM as it is: drop one or the other")
     texts = [" ".join(t.split()) for t in texts if t and t.strip()]
     if not texts:
         raise UserError("no transcripts to build the lang directory from")
-    lm_texts = [" ".join(t.split()) for t in lm_texts if t and t.strip()]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -192,6 +193,7 @@ def prepare_lang(
         words |= {w for w in load_cmudict() if normalize_text(w) == w}
     lm_path = official_lexicon = None
     lm_unigrams: dict[str, float] = {}
+    unknown: list[str] = []
     if download_lm:
         lm_path = download_librispeech_lm(lm_dir or out_dir, download_lm)
         lm_unigrams = arpa_unigram_log10(lm_path)
@@ -218,7 +220,7 @@ def prepare_lang(
                     len(lexicon.dropped), ", ".join(lexicon.dropped[:5]))
         words = sorted(lexicon.spellings)
     if download_lm:
-        lm_order_used = None
+        lm_order_used = None  # --lm-order: the downloaded file's
         unknown = _report_lm_unknown_words(words, lm_unigrams, download_lm)
     else:
         weights = None
@@ -249,7 +251,8 @@ def prepare_lang(
     if download_lm:
         info["lm_unknown_words"] = len(unknown)  # in the lexicon, not in the downloaded LM: scored as its <unk>
         info["lm_unknown_words_examples"] = unknown[:20]
-        info["lm_unk_log10"] = lm_unigrams.get(UNKNOWN_WORD)
+        info["lm_unk_log10"] = lm_unigrams.get(UNK, KENLM_MISSING_UNK_LOG10)
+        info["lm_has_unk"] = UNK in lm_unigrams
     if tokenizer_kind == "phone":
         spoken = sorted(pronouncer.espeak_words)
         info["phone_marking"] = phone_marking

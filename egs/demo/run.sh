@@ -40,7 +40,7 @@ num_threads=2
 train_opts=""            # passed through to `audiofront train`, e.g. "--set encoder_conf.num_layers=2"
 tag=2dconv_tiny
 # decoding
-beam_size=50
+beam_size=50             # not the toolkit's 500: the demo's lexicon has 124 words, and the quick start is timed
 lm_weight=1.0
 word_score=0.0
 decode_opts=""           # passed through to `audiofront decode`

@@ -248,27 +248,33 @@ def _protocol_cli(tmp_path: Path) -> tuple[dict, Path]:
         'if [ "$1" = tune-lm ]; then mkdir -p "$out"',
         '  echo \'{"best": {"lm_weight": 2.0, "word_score": 0.0, "wer": 20.0}}\' > "$out/tune.json"; fi',
         'if [ "$1" = decode ]; then mkdir -p "$out"; touch "$out/hyp_tokens" "$out/hyp"; fi',
-        'if [ "$1" = score ]; then mkdir -p "$out"; echo "{}" > "$out/wer.json"; fi')
+        'if [ "$1" = score ]; then mkdir -p "$out"; echo "{}" > "$out/wer.json"; fi',
+        'if [ "$1" = score-table ] && [ -f "$(dirname "$0")/score-table-out" ]; then cat "$(dirname "$0")/score-table-out"; fi')
 
 
 def test_compare_sh_official_protocol_studies_each_set_and_tables_every_row(tmp_path):
     """compare.sh passes --test-speakers "" and --parts on to run.sh (an empty value --run-opts cannot carry); with
-    several sets decoded, a paired study per set and one table of every row on every set."""
+    several sets decoded, a paired study per set of the rows that decoded it and one table of every row on every set;
+    a work dir decoded under the speaker split is refused."""
     import subprocess
 
     env, calls = _protocol_cli(tmp_path)
     w = tmp_path / "w"
     sets = ["dev-clean", "test-clean"]
-    res = subprocess.run(["bash", str(REPO / "egs" / "librispeech" / "compare.sh"), "--work-dir", str(w),
-                          "--rows", "fbank:phone leaf:char", "--test-speakers", "", "--parts",
-                          ",".join(["train-clean-100", *sets]), "--run-opts", f"--corpus-dir {tmp_path}"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    rows = [f"{w}/exp/fbank_tiny_phone", f"{w}/exp/leaf_tiny_char"]
+    # the first row decoded dev-other once, without finishing (no hyp): not a set of the tables
+    Path(rows[0], "decode_dev-other_lm").mkdir(parents=True)
+    # the fake score-table prints this, so that sets.md can be checked to hold what it printed
+    (tmp_path / "bin" / "score-table-out").write_text("| tag | unit |\n")
+    cmd = ["bash", str(REPO / "egs" / "librispeech" / "compare.sh"), "--work-dir", str(w),
+           "--rows", "fbank:phone leaf:char", "--test-speakers", "", "--parts", ",".join(["train-clean-100", *sets]),
+           "--run-opts", f"--corpus-dir {tmp_path}"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     lines = calls.read_text().splitlines()
     assert [ln.split("--parts ")[1].split()[0] for ln in lines if ln.startswith("prepare librispeech")] == \
         ["train-clean-100,dev-clean,test-clean"]
     assert not any("--test-speakers" in ln for ln in lines if ln.startswith("prepare librispeech"))
-    rows = [f"{w}/exp/fbank_tiny_phone", f"{w}/exp/leaf_tiny_char"]
     study = [ln for ln in lines if ln.startswith("plot asr-study")]
     assert study == [f"plot asr-study {' '.join(rows)} --test-set {s_} --out-dir {w}/exp/compare/{s_}" for s_ in sets]
     # each run's own table goes to RESULTS.md; compare.sh's (the last) covers both rows
@@ -277,7 +283,37 @@ def test_compare_sh_official_protocol_studies_each_set_and_tables_every_row(tmp_
                                                                  ("greedy", "lm", "greedy_cer", "lm_cer", "greedy_ter")])
             for name in names for s_ in sets]
     assert len(table) == 1 and table[0].split(" --strip-prefix")[0].split()[1:] == want
-    assert (w / "exp" / "compare" / "sets.md").is_file()
+    sets_md = (w / "exp" / "compare" / "sets.md").read_text()
+    assert "- fbank_tiny_phone: LM weight 2.0, word score 0.0, tuned on dev-clean" in sets_md
+    assert "The LM rows of a set tuned on are optimistic." in sets_md and sets_md.endswith("| tag | unit |\n")
+
+    # the first row has no test-clean decode: that set's study has the other row alone, and says so
+    for f in Path(rows[0], "decode_test-clean_lm").iterdir():
+        f.unlink()
+    calls.write_text("")
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    study = [ln for ln in calls.read_text().splitlines() if ln.startswith("plot asr-study")]
+    assert study[1] == f"plot asr-study {rows[1]} --test-set test-clean --out-dir {w}/exp/compare/test-clean"
+    assert f"{rows[0]} did not decode test-clean: its baseline is {rows[1]}" in res.stderr
+
+    # a row decoded under the speaker split (decode_lm/) in the same work dir: refused, nothing run
+    Path(rows[0], "decode_lm").mkdir()
+    calls.write_text("")
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and "was decoded under the speaker split" in res.stderr and "--work-dir" in res.stderr
+    assert calls.read_text() == ""
+
+
+def test_compare_sh_defaults_are_run_sh_defaults():
+    """compare.sh always passes --parts and --test-speakers on, so its defaults must be run.sh's."""
+    import re
+
+    def defaults(script):
+        text = (REPO / "egs" / "librispeech" / script).read_text()
+        return {k: re.search(rf"^{k}=(\S*)", text, flags=re.M).group(1) for k in ("parts", "test_speakers")}
+
+    assert defaults("compare.sh") == defaults("run.sh")
 
 
 def test_joined_gzip_manifests_read_as_one_cut_set(tmp_path):

@@ -80,7 +80,7 @@ def test_lexicon_words_the_downloaded_lm_lacks_are_counted_with_their_score(tmp_
     with caplog.at_level("WARNING", logger="audiofront.lm.lang"):
         info = prepare_lang(["THE DOG"], tmp_path, tokenizer_kind="char", download_lm="4-gram.arpa.gz")
     assert info["lm_unknown_words"] == 1 and info["lm_unknown_words_examples"] == ["DOG"]
-    assert info["lm_unk_log10"] == -1.0
+    assert info["lm_unk_log10"] == -1.0 and info["lm_has_unk"] is True
     assert "1 of the 2 lexicon words are not in 4-gram.arpa.gz (e.g. DOG)" in caplog.text and "log10 -1)" in caplog.text
 
 
@@ -89,7 +89,7 @@ def test_an_lm_without_unk_is_said_to_never_choose_them(tmp_path, monkeypatch, c
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: io.BytesIO(gzip.compress(no_unk.encode())))
     with caplog.at_level("WARNING", logger="audiofront.lm.lang"):
         info = prepare_lang(["THE DOG"], tmp_path, tokenizer_kind="char", download_lm="4-gram.arpa.gz")
-    assert info["lm_unknown_words"] == 1 and info["lm_unk_log10"] is None
+    assert info["lm_unknown_words"] == 1 and info["lm_unk_log10"] == -100.0 and info["lm_has_unk"] is False
     assert "log10 -100" in caplog.text and "will not choose them" in caplog.text
 
 
@@ -100,6 +100,6 @@ def test_an_lm_without_unk_is_said_to_never_choose_them(tmp_path, monkeypatch, c
 ])
 def test_options_of_an_estimated_lm_are_refused_with_a_downloaded_one(tmp_path, fake_openslr, opts, named):
     """They would shape nothing: the official LM is used as it is. One clear error before anything is fetched."""
-    with pytest.raises(UserError, match=f"^{named} shape the LM estimated from the transcripts; with --download-lm"):
+    with pytest.raises(UserError, match=f"^{named}: only for an LM estimated here; --download-lm 4-gram.arpa.gz uses the official LM as it is"):
         prepare_lang(["THE CAT"], tmp_path, tokenizer_kind="char", download_lm="4-gram.arpa.gz", **opts)
     assert fake_openslr == [] and list(tmp_path.iterdir()) == []
