@@ -275,9 +275,26 @@ stage_score() {
   fi
 }
 
+check_manifests() {
+  # stage 1 marked done in this work dir, but for other --parts or --test-speakers (a speaker split, then the
+  # official protocol): say so here, not as a missing file in the middle of training or decoding
+  local s
+  for s in "$train_set" "$valid_set" "${test_sets[@]}"; do
+    if [ ! -f "$manifests/librispeech_cuts_$s.jsonl.gz" ]; then
+      echo "$0: $manifests/librispeech_cuts_$s.jsonl.gz is missing, though stage 1 is marked done in $data/.done:" \
+        "it was done for other --parts or --test-speakers; use another --work-dir, or redo it with --stage 1" \
+        "--stop-stage 1 --force true" >&2
+      exit 1
+    fi
+  done
+}
+
+manifests_were_done=false
+if [ -f "$data/.done/stage1.manifests.done" ]; then manifests_were_done=true; fi
 run_stage 0 download "$data/.done" stage_download
 run_stage 1 manifests "$data/.done" stage_manifests
 run_stage 2 features "$data/.done" stage_features
+if [ "$manifests_were_done" = true ] && [ "$force" != true ] && [ "$stop_stage" -ge 3 ]; then check_manifests; fi
 run_stage 3 lang "$lang" stage_lang
 run_stage 4 train "$exp/.done" stage_train
 run_stage 5 decode "$exp/.done" stage_decode

@@ -316,6 +316,33 @@ def test_compare_sh_defaults_are_run_sh_defaults():
     assert defaults("compare.sh") == defaults("run.sh")
 
 
+def test_run_sh_says_when_stage_1_was_done_for_another_split(tmp_path):
+    """A work dir of the speaker split, then the official protocol: stage 1 is skipped (its marker), so the parts'
+    manifests do not exist; one line says why, before anything is trained. With them present, the run goes on."""
+    import subprocess
+
+    env, calls = _protocol_cli(tmp_path)
+    w = tmp_path / "w"
+    m = w / "data" / "manifests"
+    m.mkdir(parents=True)
+    for s_ in ("train", "dev", "test"):  # what the speaker split left
+        (m / f"librispeech_cuts_{s_}.jsonl.gz").write_text("")
+    (w / "data" / ".done").mkdir()
+    (w / "data" / ".done" / "stage1.manifests.done").write_text("2026-12-06T00:00:00Z\n")
+    cmd = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(w), "--corpus-dir", str(tmp_path),
+           "--test-speakers", "", "--tag", "x", "--parts", "train-clean-5,dev-clean-2"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1
+    err = [ln for ln in res.stderr.splitlines() if "run.sh:" in ln]
+    assert len(err) == 1 and f"{m}/librispeech_cuts_train-clean-5.jsonl.gz is missing, though stage 1 is marked done" in err[0]
+    assert "--work-dir" in err[0] and not calls.exists()  # the stand-in CLI was never called
+    for s_ in ("train-clean-5", "dev-clean-2"):
+        (m / f"librispeech_cuts_{s_}.jsonl.gz").write_text("")
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert any(ln.startswith("train ") for ln in calls.read_text().splitlines())
+
+
 def test_joined_gzip_manifests_read_as_one_cut_set(tmp_path):
     """What run.sh does to several train-* parts (their .jsonl.gz one after the other) gives one valid manifest."""
     from lhotse.testing.dummies import dummy_cut
