@@ -14,22 +14,25 @@
 #   # e.g. train-clean-100+train-clean-360), every dev-* and test-* part is decoded and scored, the LM weight and word
 #   # score are tuned on dev-clean (dev-clean-2 for Mini LibriSpeech; the log says that set's LM rows are then
 #   # optimistic), and with several sets RESULTS.md gets one table with a column per set, as icefall's has
-#   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" \
+#   # (in a work dir of its own: the runs' folders have the same names as the speaker split's)
+#   bash egs/librispeech/run.sh --work-dir official --download true --corpus-dir download --test-speakers "" \
 #       --parts train-clean-100,dev-clean,dev-other,test-clean,test-other --download-lm 4-gram.arpa.gz
 #   # the same for Mini LibriSpeech (train-clean-5, dev-clean-2)
-#   bash egs/librispeech/run.sh --download true --corpus-dir download --test-speakers "" --parts train-clean-5,dev-clean-2
+#   bash egs/librispeech/run.sh --work-dir official_mini --download true --corpus-dir download --test-speakers "" \
+#       --parts train-clean-5,dev-clean-2
 #
 # Stages: 0 download (only with --download true), 1 manifests, 2 fixed features with `extract` (only
 # with --extract-features true; the models themselves run their frontend on raw audio), 3 lang (tokenizer,
 # lexicon, LM), 4 train, 5 decode greedy + LM, 6 score (and exp/TAG/curves.png, the learning curves). Finished
-# stages leave .done markers and are skipped.
+# stages leave .done markers and are skipped; a stage 1 done for other data options (--parts, --test-speakers, the
+# dev split) stops the run at its start, with a line that says so.
 set -euo pipefail
 # Paths given as options are relative to where you run this from; the defaults live beside this script.
 here="$(cd "$(dirname "$0")" && pwd)"
 
 stage=0
 stop_stage=6
-force=false
+force=false                 # true: run the stages from --stage again though marked done (training: moved aside)
 corpus_dir=$here/../../../shared/data/LibriSpeech
 download=false
 parts=train-clean-5
@@ -103,6 +106,7 @@ if [ -n "$test_speakers" ]; then split_opts=(--test-speakers "$test_speakers"); 
 if [ -z "$test_speakers" ]; then dev_speakers=""; dev_per_speaker=0; fi  # a dev split needs a speaker split
 if [ -n "$dev_speakers" ]; then split_opts+=(--dev-speakers "$dev_speakers"); fi
 if [ "$dev_per_speaker" != 0 ]; then split_opts+=(--dev-per-speaker "$dev_per_speaker"); fi
+split_desc="parts=$parts test_speakers=$test_speakers dev_speakers=$dev_speakers dev_per_speaker=$dev_per_speaker"
 read -r -a part_list <<< "${parts//,/ }"
 train_parts=()
 joined_set=""
@@ -150,6 +154,8 @@ stage_download() {
 
 stage_manifests() {
   audiofront prepare librispeech --corpus-dir "$corpus_dir" --parts "$parts" --out-dir "$manifests" "${split_opts[@]}"
+  mkdir -p "$manifests"
+  echo "$split_desc" > "$manifests/split_options"  # what a later call with stage 1 done checks its options against
   if [ ${#train_parts[@]} -gt 1 ] && [ "$train_set" = "$joined_set" ]; then
     # several train-* parts train as one set: gzip members in a row are one gzip file, so the manifests join as
     # they are (written aside and moved, so that an interrupted join leaves no half file)
@@ -276,25 +282,37 @@ stage_score() {
 }
 
 check_manifests() {
-  # stage 1 marked done in this work dir, but for other --parts or --test-speakers (a speaker split, then the
-  # official protocol): say so here, not as a missing file in the middle of training or decoding
-  local s
+  # stage 1 is marked done in this work dir, so it will not run again: its manifests must be the ones these options
+  # ask for (a work dir of the speaker split, then the official protocol, would otherwise fail mid-run on a missing
+  # file, or quietly reuse the old split)
+  local s had
+  had=$(cat "$manifests/split_options" 2>/dev/null || true)  # absent in work dirs made before it was written
+  if [ -n "$had" ] && [ "$had" != "$split_desc" ]; then
+    echo "$0: stage 1 is marked done in $data/.done for other data options ($had), not these ($split_desc): use" \
+      "another --work-dir" >&2
+    exit 1
+  fi
   for s in "$train_set" "$valid_set" "${test_sets[@]}"; do
     if [ ! -f "$manifests/librispeech_cuts_$s.jsonl.gz" ]; then
-      echo "$0: $manifests/librispeech_cuts_$s.jsonl.gz is missing, though stage 1 is marked done in $data/.done:" \
-        "it was done for other --parts or --test-speakers; use another --work-dir, or redo it with --stage 1" \
-        "--stop-stage 1 --force true" >&2
+      echo "$0: $manifests/librispeech_cuts_$s.jsonl.gz is missing, though stage 1 is marked done in $data/.done" \
+        "(made for other --parts, --test-speakers or dev-split options, or $s is not a set stage 1 makes): use" \
+        "another --work-dir" >&2
       exit 1
     fi
   done
 }
 
-manifests_were_done=false
-if [ -f "$data/.done/stage1.manifests.done" ]; then manifests_were_done=true; fi
+stage1_runs=false
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ] && { [ "$force" = true ] || [ ! -f "$data/.done/stage1.manifests.done" ]; }; then
+  stage1_runs=true
+fi
+if [ "$stage1_runs" = false ] && [ -f "$data/.done/stage1.manifests.done" ] &&
+  { [ "$stop_stage" -ge 3 ] || { [ "$extract_features" = true ] && [ "$stop_stage" -ge 2 ]; }; }; then
+  check_manifests
+fi
 run_stage 0 download "$data/.done" stage_download
 run_stage 1 manifests "$data/.done" stage_manifests
 run_stage 2 features "$data/.done" stage_features
-if [ "$manifests_were_done" = true ] && [ "$force" != true ] && [ "$stop_stage" -ge 3 ]; then check_manifests; fi
 run_stage 3 lang "$lang" stage_lang
 run_stage 4 train "$exp/.done" stage_train
 run_stage 5 decode "$exp/.done" stage_decode

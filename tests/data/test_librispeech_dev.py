@@ -340,7 +340,38 @@ def test_run_sh_says_when_stage_1_was_done_for_another_split(tmp_path):
         (m / f"librispeech_cuts_{s_}.jsonl.gz").write_text("")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert any(ln.startswith("train ") for ln in calls.read_text().splitlines())
+    lines = calls.read_text().splitlines()
+    assert any(ln.startswith("train ") for ln in lines) and not any(ln.startswith("prepare librispeech") for ln in lines)
+
+
+def test_run_sh_checks_a_done_stage_1_against_its_data_options(tmp_path):
+    """Stage 1 records its data options; a later call with other ones (here another test speaker) stops at its start
+    instead of reusing the old split, and a rerun with the same ones, or --force with stage 1, goes on."""
+    import subprocess
+
+    env, calls = _protocol_cli(tmp_path)
+    w = tmp_path / "w"
+    base = ["bash", str(REPO / "egs" / "librispeech" / "run.sh"), "--work-dir", str(w), "--corpus-dir", str(tmp_path),
+            "--tag", "x", "--stop-stage", "3"]
+    res = subprocess.run(base + ["--stop-stage", "1"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    m = w / "data" / "manifests"
+    assert (m / "split_options").read_text() == "parts=train-clean-5 test_speakers=1970,2136 dev_speakers= dev_per_speaker=3\n"
+    for s_ in ("train", "dev", "test"):  # what the real prepare would have written
+        (m / f"librispeech_cuts_{s_}.jsonl.gz").write_text("")
+    res = subprocess.run(base, env=env, capture_output=True, text=True, timeout=60)  # the same options: goes on
+    assert res.returncode == 0, res.stderr[-2000:]
+    other = subprocess.run(base + ["--test-speakers", "1970"], env=env, capture_output=True, text=True, timeout=60)
+    assert other.returncode == 1
+    err = [ln for ln in other.stderr.splitlines() if "run.sh:" in ln]
+    assert len(err) == 1 and "stage 1 is marked done" in err[0] and "test_speakers=1970,2136" in err[0]
+    assert "not these (parts=train-clean-5 test_speakers=1970 " in err[0] and "--work-dir" in err[0]
+    n = len(calls.read_text().splitlines())
+    forced = subprocess.run(base + ["--test-speakers", "1970", "--force", "true"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert calls.read_text().splitlines()[n].startswith("prepare librispeech")  # stage 1 made again, first
+    assert "test_speakers=1970 " in (m / "split_options").read_text()
 
 
 def test_joined_gzip_manifests_read_as_one_cut_set(tmp_path):
