@@ -302,11 +302,8 @@ check_manifests() {
   done
 }
 
-stage1_runs=false
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ] && { [ "$force" = true ] || [ ! -f "$data/.done/stage1.manifests.done" ]; }; then
-  stage1_runs=true
-fi
-if [ "$stage1_runs" = false ] && [ -f "$data/.done/stage1.manifests.done" ] &&
+# stage 1 done and not forced to run again in this call, and a later stage that reads its manifests
+if [ -f "$(stage_marker 1 manifests "$data/.done")" ] && ! { [ "$force" = true ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; } &&
   { [ "$stop_stage" -ge 3 ] || { [ "$extract_features" = true ] && [ "$stop_stage" -ge 2 ]; }; }; then
   check_manifests
 fi

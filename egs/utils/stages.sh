@@ -9,13 +9,17 @@
 
 log() { echo "$(date -u '+%Y-%m-%d %H:%M:%S') [$(basename "${here:-$(pwd)}")] $*" >&2; }
 
+# stage_marker N NAME MARKER_DIR: the file that marks stage N done (for a recipe that must know before it runs)
+stage_marker() { echo "$3/stage$1.$2.done"; }
+
 run_stage() {
   local n="$1" name="$2" marker_dir="$3"
   shift 3
   if [ "$n" -lt "$stage" ] || [ "$n" -gt "$stop_stage" ]; then
     return 0
   fi
-  local marker="$marker_dir/stage$n.$name.done"
+  local marker
+  marker=$(stage_marker "$n" "$name" "$marker_dir")
   if [ -f "$marker" ] && [ "${force:-false}" != true ]; then
     log "stage $n ($name): already done ($marker), skipping"
     return 0
