@@ -24,10 +24,9 @@ from flashlight.lib.text.decoder import (
 )
 from flashlight.lib.text.dictionary import Dictionary
 
+from ..lm.ngram import UNK as UNK_WORD  # the word the LM scores out-of-vocabulary words as
 from ..text.lexicon import Lexicon
 from . import DECODE_BEAM_SIZE
-
-UNK_WORD = "<unk>"
 
 
 @dataclass
